@@ -1,0 +1,154 @@
+/// Turns one CloudTrail record (its raw JSON bytes) into one `_bulk` action
+/// line and document line.
+///
+/// The record's own members are copied through byte for byte, as CloudTrail
+/// wrote them; in front of them go `@timestamp` (the event's time, UTC),
+/// `cloud` (provider, account, region) and `cloudspool` (the free-form parts
+/// as searchable text, the log file's key). The action names the daily index
+/// of the event's own UTC day and uses `eventID` as the document id.
+public struct CloudTrailDocumentBuilder: Sendable {
+    /// The members whose shape changes from event to event: kept in `_source`,
+    /// not mapped as fields (see the index template), searchable through
+    /// `cloudspool.payload_text`.
+    public static let freeFormMembers: [String] = [
+        "requestParameters", "responseElements", "additionalEventData", "serviceEventDetails",
+        "insightDetails", "edgeDeviceDetails",
+    ]
+    private static let freeFormKeys: [[UInt8]] = freeFormMembers.map { Array($0.utf8) }
+
+    /// Longest `payload_text` kept (the full parts stay in `_source`).
+    public static let maxPayloadText = 256 * 1024
+
+    /// The index name before the date (`awscli-trail`, with any prefix).
+    public let indexStem: String
+
+    public init(indexStem: String) {
+        self.indexStem = indexStem
+    }
+
+    /// Why a record was rejected.
+    public struct Rejection: Error, Sendable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    /// Appends the action line and the document line for `record` to `out`.
+    /// `account`/`region` come from the file's key and stand in for a record without its own.
+    public func append(record: UnsafeRawBufferPointer, fileKey: String, account: String?, region: String?, to out: inout [UInt8]) throws(Rejection) {
+        let members: [JSONObjectScanner.Member]
+        do {
+            members = try JSONObjectScanner.members(of: record)
+        } catch {
+            throw Rejection(reason: "record is not valid JSON: \(error.reason) at byte \(error.offset)")
+        }
+        let bytes = record.bindMemory(to: UInt8.self)
+        var eventTime: JSONObjectScanner.Member?
+        var eventID: JSONObjectScanner.Member?
+        var recipient: JSONObjectScanner.Member?
+        var awsRegion: JSONObjectScanner.Member?
+        var freeForm: [JSONObjectScanner.Member] = []
+        for member in members {
+            let key = UnsafeBufferPointer(rebasing: bytes[member.key])
+            if Self.equals(key, "eventTime") { eventTime = member }
+            else if Self.equals(key, "eventID") { eventID = member }
+            else if Self.equals(key, "recipientAccountId") { recipient = member }
+            else if Self.equals(key, "awsRegion") { awsRegion = member }
+            else if Self.equals(key, "@timestamp") || Self.equals(key, "cloud") || Self.equals(key, "cloudspool") {
+                throw Rejection(reason: "record already has a member '\(String(decoding: key, as: UTF8.self))', which cloudspool adds itself")
+            } else if member.kind != .null, Self.freeFormKeys.contains(where: { Self.equals(key, $0) }) {
+                freeForm.append(member)
+            }
+        }
+        guard let eventTime, eventTime.kind == .string else {
+            throw Rejection(reason: "record has no eventTime string")
+        }
+        let timeRange = (eventTime.value.lowerBound + 1)..<(eventTime.value.upperBound - 1)
+        guard let timestamp = Timestamp.parse(Array(bytes[timeRange])[...]) else {
+            throw Rejection(reason: "record has an eventTime that is not an ISO 8601 time: \(String(decoding: bytes[timeRange].prefix(64), as: UTF8.self))")
+        }
+        guard let eventID, eventID.kind == .string, eventID.value.count > 2 else {
+            throw Rejection(reason: "record has no eventID string")
+        }
+
+        // {"index":{"_index":"awscli-trail-2026.11.27","_id":"…"}}
+        out.append(contentsOf: #"{"index":{"_index":""#.utf8)
+        out.append(contentsOf: indexStem.utf8)
+        out.append(UInt8(ascii: "-"))
+        out.append(contentsOf: timestamp.indexDay.utf8)
+        out.append(contentsOf: #"","_id":"#.utf8)
+        out.append(contentsOf: bytes[eventID.value])
+        out.append(contentsOf: "}}\n".utf8)
+
+        out.append(contentsOf: #"{"@timestamp":""#.utf8)
+        out.append(contentsOf: timestamp.canonical.utf8)
+        out.append(contentsOf: #"","cloud":{"provider":"aws""#.utf8)
+        if let recipient, recipient.kind == .string {
+            out.append(contentsOf: #","account":{"id":"#.utf8)
+            out.append(contentsOf: bytes[recipient.value])
+            out.append(UInt8(ascii: "}"))
+        } else if let account {
+            out.append(contentsOf: #","account":{"id":"#.utf8)
+            JSONText.appendString(account, to: &out)
+            out.append(UInt8(ascii: "}"))
+        }
+        if let awsRegion, awsRegion.kind == .string {
+            out.append(contentsOf: #","region":"#.utf8)
+            out.append(contentsOf: bytes[awsRegion.value])
+        } else if let region {
+            out.append(contentsOf: #","region":"#.utf8)
+            JSONText.appendString(region, to: &out)
+        }
+        out.append(contentsOf: #"},"cloudspool":{"log_file":"#.utf8)
+        JSONText.appendString(fileKey, to: &out)
+        if !freeForm.isEmpty {
+            out.append(contentsOf: #","payload_text":""#.utf8)
+            var budget = Self.maxPayloadText
+            for (n, member) in freeForm.enumerated() where budget > 0 {
+                if n > 0 { out.append(UInt8(ascii: " ")) }
+                let key = bytes[member.key]
+                let value = bytes[member.value]
+                JSONText.appendEscapedContent(UnsafeBufferPointer(rebasing: key), limit: &budget, to: &out)
+                out.append(contentsOf: "=".utf8)
+                JSONText.appendEscapedContent(UnsafeBufferPointer(rebasing: value), limit: &budget, to: &out)
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(contentsOf: "}".utf8)
+
+        // The record's own members, as written (line breaks between tokens become spaces).
+        let open = Self.firstNonSpace(bytes)
+        if members.isEmpty {
+            out.append(UInt8(ascii: "}"))
+        } else {
+            out.append(UInt8(ascii: ","))
+            let start = open + 1
+            out.reserveCapacity(out.count + bytes.count)
+            for k in start..<bytes.count {
+                let c = bytes[k]
+                out.append(c == 10 || c == 13 ? 32 : c)
+            }
+        }
+        out.append(10)
+    }
+
+    @inline(__always)
+    static func equals(_ a: UnsafeBufferPointer<UInt8>, _ b: String) -> Bool {
+        var b = b
+        return b.withUTF8 { bb in a.count == bb.count && (a.count == 0 || memcmp(a.baseAddress!, bb.baseAddress!, a.count) == 0) }
+    }
+
+    @inline(__always)
+    static func equals(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
+        a.count == b.count && b.withUnsafeBufferPointer { bb in a.count == 0 || memcmp(a.baseAddress!, bb.baseAddress!, a.count) == 0 }
+    }
+
+    static func firstNonSpace(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var i = 0
+        while i < bytes.count, bytes[i] == 32 || bytes[i] == 10 || bytes[i] == 13 || bytes[i] == 9 { i += 1 }
+        return i
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

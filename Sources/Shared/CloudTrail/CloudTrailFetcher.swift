@@ -1,0 +1,150 @@
+import Foundation
+import Logging
+
+/// The CloudTrail source of fetch: lists the trail bucket incrementally and
+/// stores every new log file, byte for byte, in raw runs of at most
+/// `batch_objects` files, advancing the listing checkpoint after each run is
+/// visible.
+public final class CloudTrailFetcher {
+    public static let collector = "cloudtrail"
+
+    let settings: CloudTrailSettings
+    let s3: S3Client
+    let layout: SpoolLayout
+    let clock: RuntimeClock
+    let logger: Logger
+    let store: CheckpointStore<CloudTrailListingState>
+
+    public init(settings: CloudTrailSettings, s3: S3Client, layout: SpoolLayout, clock: RuntimeClock = .system, logger: Logger) {
+        self.settings = settings
+        self.s3 = s3
+        self.layout = layout
+        self.clock = clock
+        self.logger = logger
+        self.store = CheckpointStore(layout: layout, name: "fetch-\(Self.collector)")
+    }
+
+    var overlap: TimeInterval { TimeInterval(settings.overlapMinutes * 60) }
+
+    /// Fetches everything new. Errors of one prefix are recorded in `report`
+    /// and the others go on; the caller turns `report.errors` into the exit code.
+    public func run(report: inout RunReport) throws {
+        var state = try store.load() ?? CloudTrailListingState()
+        let prefixes = try discoverPrefixes(report: &report)
+        logger.info("listing trail bucket", metadata: ["bucket": "\(settings.bucket)", "prefixes": "\(prefixes.count)"])
+        var batch = try BatchInProgress(fetcher: self)
+        for prefix in prefixes {
+            do {
+                try fetchPrefix(prefix, state: &state, batch: &batch, report: &report)
+            } catch let error as AWSServiceError {
+                report.errors.append("\(error); the files of \(prefix) after the last one fetched are retried on the next run")
+                logger.error("prefix failed", metadata: ["prefix": "\(prefix)", "error": "\(error)"])
+            } catch let error as HTTPClientError {
+                report.errors.append("\(error) while fetching \(prefix); retried on the next run")
+                logger.error("prefix failed", metadata: ["prefix": "\(prefix)", "error": "\(error)"])
+            }
+        }
+        try batch.commit(state: &state, report: &report)
+        batch.writer.discard()
+    }
+
+    /// The `…/CloudTrail/<region>/` prefixes to list, filtered by the configured accounts and regions.
+    func discoverPrefixes(report: inout RunReport) throws -> [String] {
+        let root = settings.prefix + "AWSLogs/"
+        var accountPrefixes: [(account: String, prefix: String)] = []
+        for top in try s3.listCommonPrefixes(prefix: root) {
+            let name = top.dropFirst(root.count).dropLast()
+            if name.hasPrefix("o-") {
+                for accountPrefix in try s3.listCommonPrefixes(prefix: top) {
+                    let account = String(accountPrefix.dropFirst(top.count).dropLast())
+                    if AccountID.isValid(account) { accountPrefixes.append((account, accountPrefix)) }
+                }
+            } else if AccountID.isValid(name) {
+                accountPrefixes.append((String(name), top))
+            }
+        }
+        var result: [String] = []
+        for (account, prefix) in accountPrefixes {
+            if !settings.accounts.isEmpty && !settings.accounts.contains(account) { continue }
+            for regionPrefix in try s3.listCommonPrefixes(prefix: prefix + "CloudTrail/") {
+                let region = String(regionPrefix.dropFirst(prefix.count + "CloudTrail/".count).dropLast())
+                if !settings.regions.isEmpty && !settings.regions.contains(region) { continue }
+                result.append(regionPrefix)
+            }
+        }
+        if result.isEmpty {
+            report.errors.append("no CloudTrail log folders found under s3://\(settings.bucket)/\(root) (check cloudtrail.bucket, cloudtrail.prefix, accounts and regions)")
+        }
+        return result.sorted()
+    }
+
+    func fetchPrefix(_ prefix: String, state: inout CloudTrailListingState, batch: inout BatchInProgress, report: inout RunReport) throws {
+        let startAfter = state.startAfter(prefix: prefix, overlap: overlap, firstDay: settings.startDate)
+        var token: String?
+        repeat {
+            let page = try s3.listObjects(prefix: prefix, startAfter: startAfter, continuationToken: token)
+            report.add("listed", Int64(page.objects.count))
+            for object in page.objects {
+                guard let key = CloudTrailKey(key: object.key) else {
+                    report.add("skipped")
+                    continue
+                }
+                guard key.day >= settings.startDate.addingTimeInterval(-86_400),
+                      state.isNew(prefix: prefix, key: key, overlap: overlap) else { continue }
+                try download(object, key: key, prefix: prefix, batch: &batch, report: &report)
+                if batch.writer.entries.count >= settings.batchObjects {
+                    try batch.commit(state: &state, report: &report)
+                }
+            }
+            token = page.nextContinuationToken
+        } while token != nil
+    }
+
+    func download(_ object: S3Object, key: CloudTrailKey, prefix: String, batch: inout BatchInProgress, report: inout RunReport) throws {
+        let relative = "objects/" + SafePath.relativePath(forKey: object.key)
+        let url = try batch.writer.fileURL(relative)
+        let file = try OutputFile(creating: url)
+        let requestedAt = clock.now()
+        let result = try s3.getObject(key: object.key, restart: { try file.truncate(to: 0) }, sink: { try file.write($0) })
+        try file.sync()
+        try file.close()
+        var parameters = ["Bucket": settings.bucket, "Key": object.key]
+        if !object.eTag.isEmpty { parameters["ETag"] = object.eTag }
+        batch.writer.add(RawRunManifest.Entry(
+            path: relative, service: "s3", operation: "GetObject", account: key.account, region: key.region,
+            parameters: parameters, requestedAt: UTCDate.iso8601(requestedAt), httpStatus: result.head.status,
+            size: result.size, sha256: result.sha256))
+        batch.keys[prefix, default: []].append(key)
+        report.add("files")
+        report.add("bytes", result.size)
+        if report.count("files") % 100 == 0 {
+            logger.info("fetching", metadata: ["files": "\(report.count("files"))", "bytes": "\(report.count("bytes"))"])
+        }
+    }
+
+    /// The raw run being filled, and the keys it holds per prefix.
+    struct BatchInProgress {
+        let fetcher: CloudTrailFetcher
+        var writer: RawRunWriter
+        var keys: [String: [CloudTrailKey]] = [:]
+
+        init(fetcher: CloudTrailFetcher) throws {
+            self.fetcher = fetcher
+            let now = fetcher.clock.now()
+            writer = try RawRunWriter(layout: fetcher.layout, collector: CloudTrailFetcher.collector, runID: RunID(date: now), startedAt: now)
+        }
+
+        /// Makes the run visible, then advances the checkpoint, then starts a new run.
+        mutating func commit(state: inout CloudTrailListingState, report: inout RunReport) throws {
+            guard !writer.isEmpty else { return }
+            let folder = try writer.commit(finishedAt: fetcher.clock.now())
+            for (prefix, list) in keys {
+                state.record(prefix: prefix, keys: list, overlap: fetcher.overlap)
+            }
+            try fetcher.store.save(state)
+            report.add("runs")
+            fetcher.logger.info("raw run ready", metadata: ["run": "\(folder.lastPathComponent)", "files": "\(writer.entries.count)", "bytes": "\(writer.bytes)"])
+            self = try BatchInProgress(fetcher: fetcher)
+        }
+    }
+}

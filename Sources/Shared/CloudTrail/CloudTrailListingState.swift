@@ -1,0 +1,59 @@
+import Foundation
+
+/// How far fetch has listed each account/region prefix of the trail bucket
+/// (`state/fetch-cloudtrail.json`).
+///
+/// Per prefix it keeps the greatest key fetched and the keys fetched within
+/// the overlap window before it, nothing more: the state stays small however
+/// many objects the bucket holds, and a file that arrives late with a key
+/// sorting before the greatest one is still found on the next listing.
+public struct CloudTrailListingState: Codable, Sendable, Equatable {
+    /// The checkpoint of one `…/CloudTrail/<region>/` prefix.
+    public struct Prefix: Codable, Sendable, Equatable {
+        /// The greatest key fetched.
+        public var lastKey: String
+        /// Keys fetched whose delivery time is within the overlap window before `lastKey`'s.
+        public var recent: [String]
+    }
+
+    public var prefixes: [String: Prefix] = [:]
+
+    public init() {}
+
+    /// Where a listing of `prefix` starts (`start-after`).
+    public func startAfter(prefix: String, overlap: TimeInterval, firstDay: Date) -> String {
+        guard let state = prefixes[prefix] else {
+            return prefix + UTCDate.slashedDay(firstDay)
+        }
+        let last = CloudTrailKey(key: state.lastKey)?.deliveredAt ?? firstDay
+        let windowStart = last.addingTimeInterval(-overlap)
+        let start = prefix + UTCDate.slashedDay(windowStart)
+        // Never list from before the first day either.
+        return max(start, prefix + UTCDate.slashedDay(firstDay))
+    }
+
+    /// Whether a key found by the listing is new work.
+    public func isNew(prefix: String, key: CloudTrailKey, overlap: TimeInterval) -> Bool {
+        guard let state = prefixes[prefix] else { return true }
+        if key.key > state.lastKey { return true }
+        if state.recent.contains(key.key) { return false }
+        // Older than the window: fetched in an earlier run (and forgotten since) or too late to tell.
+        let last = CloudTrailKey(key: state.lastKey)?.deliveredAt ?? key.deliveredAt
+        return key.deliveredAt >= last.addingTimeInterval(-overlap)
+    }
+
+    /// Records that `keys` of `prefix` were fetched and committed.
+    public mutating func record(prefix: String, keys: [CloudTrailKey], overlap: TimeInterval) {
+        guard !keys.isEmpty else { return }
+        var state = prefixes[prefix] ?? Prefix(lastKey: "", recent: [])
+        var all = Set(state.recent)
+        for key in keys {
+            all.insert(key.key)
+            if key.key > state.lastKey { state.lastKey = key.key }
+        }
+        let last = CloudTrailKey(key: state.lastKey)?.deliveredAt ?? Date.distantPast
+        let windowStart = last.addingTimeInterval(-overlap)
+        state.recent = all.filter { (CloudTrailKey(key: $0)?.deliveredAt ?? last) >= windowStart }.sorted()
+        prefixes[prefix] = state
+    }
+}

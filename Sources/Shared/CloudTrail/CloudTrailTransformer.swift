@@ -1,0 +1,187 @@
+import Foundation
+import Logging
+
+/// The CloudTrail transform: every raw run fetch finished, in order, becomes
+/// NDJSON `_bulk` files; bad files go to quarantine, bad records to a
+/// `.rejected.ndjson` beside them, and the rest proceeds.
+public final class CloudTrailTransformer {
+    public static let collector = CloudTrailFetcher.collector
+
+    /// `state/transform.json`: the raw runs finished, per collector.
+    public struct State: Codable, Sendable {
+        public var done: [String: [String]] = [:]
+        public init() {}
+    }
+
+    let layout: SpoolLayout
+    let builder: CloudTrailDocumentBuilder
+    let maxFileBytes: Int
+    let clock: RuntimeClock
+    let logger: Logger
+    let quarantine: Quarantine
+    let store: CheckpointStore<State>
+
+    public init(layout: SpoolLayout, indexStem: String, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
+        self.layout = layout
+        self.builder = CloudTrailDocumentBuilder(indexStem: indexStem)
+        self.maxFileBytes = maxFileBytes
+        self.clock = clock
+        self.logger = logger
+        self.quarantine = Quarantine(layout: layout, stage: "transform")
+        self.store = CheckpointStore(layout: layout, name: "transform")
+    }
+
+    /// The raw runs not transformed yet, oldest first.
+    public func pendingRuns() throws -> [URL] {
+        let done = Set(try store.load()?.done[Self.collector] ?? [])
+        let folder = layout.raw(Self.collector)
+        return SpoolFiles.list(folder).filter { !done.contains($0) && RunID($0) != nil }
+            .map { folder.appendingPathComponent($0, isDirectory: true) }
+    }
+
+    /// Transforms every pending raw run and checkpoints each.
+    public func run(report: inout RunReport) throws {
+        let runs = try pendingRuns()
+        if !runs.isEmpty {
+            logger.info("transforming", metadata: ["runs": "\(runs.count)"])
+        }
+        for (n, run) in runs.enumerated() {
+            try transform(runFolder: run, only: nil, outputName: run.lastPathComponent, report: &report)
+            var state = try store.load() ?? State()
+            state.done[Self.collector, default: []].append(run.lastPathComponent)
+            try store.save(state)
+            logger.info("raw run transformed", metadata: ["run": "\(run.lastPathComponent)", "progress": "\(n + 1)/\(runs.count)"])
+        }
+    }
+
+    /// Transforms a raw run folder, one file of it, or any CloudTrail `.json.gz`
+    /// file again, whatever the checkpoint says. The output gets new file
+    /// names (so load sends it), with the same documents and ids.
+    public func replay(path: URL, report: inout RunReport) throws {
+        let replayName = "replay-" + RunID(date: clock.now()).value
+        if SpoolFiles.isDirectory(path) {
+            guard FileManager.default.fileExists(atPath: path.appendingPathComponent(RawRunManifest.fileName).path) else {
+                throw CloudspoolError(.configuration, "\(path.path) is not a raw run folder (it has no manifest.json)")
+            }
+            try transform(runFolder: path, only: nil, outputName: "\(path.lastPathComponent).\(replayName)", report: &report)
+            return
+        }
+        guard FileManager.default.fileExists(atPath: path.path) else {
+            throw CloudspoolError(.configuration, "\(path.path) does not exist")
+        }
+        // A file inside a raw run: use the run's manifest for its key, account and region.
+        var folder = path.deletingLastPathComponent()
+        while folder.path != "/" {
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent(RawRunManifest.fileName).path) {
+                let relative = String(path.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count + 1))
+                try transform(runFolder: folder, only: relative, outputName: "\(folder.lastPathComponent).\(replayName)", report: &report)
+                return
+            }
+            folder = folder.deletingLastPathComponent()
+        }
+        // A file from elsewhere (a quarantined one, a copy): its key is the path after AWSLogs' parent.
+        let key = path.path.range(of: "AWSLogs/").map { String(path.path[$0.lowerBound...]) } ?? path.lastPathComponent
+        let parsed = CloudTrailKey(key: key)
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: replayName, maxFileBytes: maxFileBytes)
+        do {
+            let ok = try transformFile(path, key: key, account: parsed?.account, region: parsed?.region, runID: replayName,
+                                       relativePath: path.lastPathComponent, output: output, moveToQuarantine: false, report: &report)
+            if ok { report.add("files") }
+            try output.commit()
+        } catch {
+            output.discard()
+            throw error
+        }
+    }
+
+    func transform(runFolder: URL, only: String?, outputName: String, report: inout RunReport) throws {
+        let manifest = try RawRunManifest.read(runFolder: runFolder)
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        do {
+            for entry in manifest.entries where only == nil || entry.path == only {
+                let url = runFolder.appendingPathComponent(entry.path)
+                guard FileManager.default.fileExists(atPath: url.path) else {
+                    let quarantined = quarantine.location(runID: manifest.runId, relativePath: entry.path)
+                    if FileManager.default.fileExists(atPath: quarantined.path) { continue }   // set aside by an earlier run
+                    report.errors.append("\(url.path) is listed in the manifest but missing; it was removed by hand? Fetch it again or remove it from the manifest")
+                    continue
+                }
+                let key = entry.parameters["Key"] ?? entry.path
+                if try transformFile(url, key: key, account: entry.account, region: entry.region, runID: manifest.runId,
+                                     relativePath: entry.path, output: output, moveToQuarantine: only == nil, report: &report) {
+                    report.add("files")
+                }
+                try output.rotateIfFull()
+            }
+            let files = try output.commit()
+            report.add("ndjson_files", Int64(files.count))
+        } catch {
+            output.discard()
+            throw error
+        }
+    }
+
+    /// One log file into `output`. Returns false when the file was quarantined.
+    func transformFile(_ url: URL, key: String, account: String?, region: String?, runID: String, relativePath: String,
+                       output: NDJSONOutput, moveToQuarantine: Bool, report: inout RunReport) throws -> Bool {
+        let mark = try output.mark()
+        var splitter = JSONRecordsSplitter()
+        var pending: [UInt8] = []
+        pending.reserveCapacity(1 << 20)
+        var records: Int64 = 0
+        var documents: Int64 = 0
+        var rejected: [UInt8] = []
+        var rejectedCount: Int64 = 0
+        let builder = self.builder
+        do {
+            try GzipDecoder.decodeFile(url) { chunk in
+                try splitter.feed(chunk) { record in
+                    records += 1
+                    do {
+                        try builder.append(record: record, fileKey: key, account: account, region: region, to: &pending)
+                        documents += 1
+                    } catch let error as CloudTrailDocumentBuilder.Rejection {
+                        rejectedCount += 1
+                        rejected.append(contentsOf: #"{"reason":"#.utf8)
+                        JSONText.appendString(error.reason, to: &rejected)
+                        rejected.append(contentsOf: #","file":"#.utf8)
+                        JSONText.appendString(key, to: &rejected)
+                        rejected.append(contentsOf: #","record_text":"#.utf8)
+                        rejected.append(34)
+                        var budget = Int.max
+                        JSONText.appendEscapedContent(record.bindMemory(to: UInt8.self), limit: &budget, to: &rejected)
+                        rejected.append(contentsOf: "\"}\n".utf8)
+                    }
+                    if pending.count >= 1 << 20 {
+                        try output.write(pending)
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+            try splitter.finish()
+            try output.write(pending)
+        } catch let error as CloudspoolError where error.code == .decompression || error.code == .format {
+            try output.rollback(to: mark)
+            let reason = "\(error.message) [file \(key), \(SpoolFiles.size(url)) bytes, from raw run \(runID)]"
+            if moveToQuarantine {
+                let target = try quarantine.add(file: url, runID: runID, relativePath: relativePath, reason: reason)
+                report.errors.append("quarantined \(key): \(error.message); see \(target.path).reason")
+            } else {
+                report.errors.append("\(key) cannot be transformed: \(error.message)")
+            }
+            report.add("quarantined")
+            logger.error("file quarantined", metadata: ["key": "\(key)", "reason": "\(error.message)"])
+            return false
+        }
+        if rejectedCount > 0 {
+            let target = quarantine.rejectedRecordsURL(runID: runID, relativePath: relativePath)
+            try SpoolFiles.writeAtomically(Data(rejected), to: target)
+            report.errors.append("\(rejectedCount) record(s) of \(key) rejected; see \(target.path)")
+            report.add("rejected", rejectedCount)
+        }
+        report.add("records", records)
+        report.add("documents", documents)
+        report.add("bytes", SpoolFiles.size(url))
+        return true
+    }
+}

@@ -1,0 +1,264 @@
+import Foundation
+import Yams
+
+/// The whole configuration of cloudspool: one YAML file shared by all stages.
+///
+/// Every key is documented in `cloudspool.example.yaml`. Secrets are never
+/// part of it: the index password and API key are read from files or
+/// environment variables that the config names.
+public struct CloudspoolConfig: Sendable {
+    /// The spool root, where the stages hand off work.
+    public let spool: String
+    public let aws: AWSSettings
+    public let cloudtrail: CloudTrailSettings?
+    public let transform: TransformSettings
+    public let index: IndexSettings?
+    public let retention: RetentionSettings
+    /// The file this configuration was read from, for messages.
+    public let file: String
+
+    /// The default location of the config file.
+    public static let defaultPath = "/etc/cloudspool/cloudspool.yaml"
+
+    /// The config path to use: the explicit option, then `CLOUDSPOOL_CONFIG`, then the default.
+    public static func resolvePath(option: String?, environment: [String: String]) -> String {
+        if let option, !option.isEmpty { return option }
+        if let env = environment["CLOUDSPOOL_CONFIG"], !env.isEmpty { return env }
+        return defaultPath
+    }
+
+    /// Reads and checks the file at `path`.
+    public static func load(path: String, today: Date = Date()) throws -> CloudspoolConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw CloudspoolError(.configuration, "cannot read config file \(path): \(error.localizedDescription); pass --config PATH or set CLOUDSPOOL_CONFIG")
+        }
+        return try parse(yaml: text, file: path, today: today)
+    }
+
+    /// Parses a configuration from YAML text; `file` names it in messages.
+    public static func parse(yaml: String, file: String, today: Date = Date()) throws -> CloudspoolConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw CloudspoolError(.configuration, "\(file): not valid YAML: \(error)")
+        } catch {
+            throw CloudspoolError(.configuration, "\(file): not valid YAML: \(error)")
+        }
+        var top = try ConfigNodeReader(node: root, file: file, path: "")
+        guard let spool = try top.string("spool"), !spool.isEmpty else {
+            throw top.error("spool", "is required: the folder where the stages hand off work (e.g. /var/spool/cloudspool)")
+        }
+        var awsReader = try top.child("aws")
+        let aws = try AWSSettings(reader: &awsReader)
+        try awsReader.finish()
+
+        var cloudtrail: CloudTrailSettings?
+        if top.isPresent("cloudtrail") {
+            var reader = try top.child("cloudtrail")
+            cloudtrail = try CloudTrailSettings(reader: &reader, today: today)
+            try reader.finish()
+        } else {
+            _ = try top.child("cloudtrail")
+        }
+
+        var transformReader = try top.child("transform")
+        let transform = try TransformSettings(reader: &transformReader)
+        try transformReader.finish()
+
+        var index: IndexSettings?
+        if top.isPresent("index") {
+            var reader = try top.child("index")
+            index = try IndexSettings(reader: &reader)
+            try reader.finish()
+        } else {
+            _ = try top.child("index")
+        }
+
+        var retentionReader = try top.child("retention")
+        let retention = try RetentionSettings(reader: &retentionReader)
+        try retentionReader.finish()
+
+        try top.finish()
+        return CloudspoolConfig(spool: spool, aws: aws, cloudtrail: cloudtrail, transform: transform, index: index, retention: retention, file: file)
+    }
+
+    /// The CloudTrail settings, or an error saying the section is needed.
+    public func requireCloudTrail() throws -> CloudTrailSettings {
+        guard let cloudtrail else {
+            throw CloudspoolError(.configuration, "\(file): the 'cloudtrail' section is required to fetch CloudTrail logs (at least cloudtrail.bucket)")
+        }
+        return cloudtrail
+    }
+
+    /// The index settings, or an error saying the section is needed.
+    public func requireIndex() throws -> IndexSettings {
+        guard let index else {
+            throw CloudspoolError(.configuration, "\(file): the 'index' section is required to load documents (at least index.url)")
+        }
+        return index
+    }
+}
+
+/// How cloudspool reaches AWS.
+public struct AWSSettings: Sendable {
+    /// Region for calls not tied to an account/region of their own.
+    public let region: String
+    /// Named profile of the shared config; nil uses the standard chain.
+    public let profile: String?
+    /// Extra CA bundle (PEM) for TLS to AWS.
+    public let caBundle: String?
+    /// Whether TLS certificates are verified (default true).
+    public let tlsVerify: Bool
+    /// Seconds before a stalled request is abandoned.
+    public let timeoutSeconds: Int
+    /// Retries of throttled, 5xx and network-failed calls.
+    public let maxRetries: Int
+    /// S3 addressing: auto, path or virtual.
+    public let s3Addressing: String
+
+    init(reader: inout ConfigNodeReader) throws {
+        region = try reader.string("region", default: "us-east-1")
+        profile = try reader.string("profile")
+        caBundle = try reader.string("ca_bundle")
+        tlsVerify = try reader.bool("tls_verify", default: true)
+        timeoutSeconds = try reader.int("timeout_seconds", default: 60, range: 1...3600)
+        maxRetries = try reader.int("max_retries", default: 5, range: 0...50)
+        s3Addressing = try reader.choice("s3_addressing", default: "auto", allowed: ["auto", "path", "virtual"])
+    }
+}
+
+/// Where the CloudTrail logs are and how they are listed.
+public struct CloudTrailSettings: Sendable {
+    public let bucket: String
+    /// The trail's key prefix (the part before `AWSLogs/`), normalised to end with `/` unless empty.
+    public let prefix: String
+    public let accounts: [String]
+    public let regions: [String]
+    /// The first day a fresh checkpoint lists from.
+    public let startDate: Date
+    public let overlapMinutes: Int
+    public let batchObjects: Int
+    /// Region of the bucket; defaults to `aws.region`.
+    public let bucketRegion: String?
+
+    init(reader: inout ConfigNodeReader, today: Date) throws {
+        guard let bucket = try reader.string("bucket"), !bucket.isEmpty else {
+            throw reader.error("bucket", "is required: the S3 bucket the trail writes to")
+        }
+        self.bucket = bucket
+        var prefix = try reader.string("prefix", default: "")
+        while prefix.hasPrefix("/") { prefix.removeFirst() }
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        self.prefix = prefix
+        accounts = try reader.stringList("accounts")
+        for account in accounts where !AccountID.isValid(account) {
+            throw reader.error("accounts", "must list 12-digit AWS account ids, not '\(account)'")
+        }
+        regions = try reader.stringList("regions")
+        if let text = try reader.string("start_date") {
+            guard let date = UTCDate.parseDay(text) else {
+                throw reader.error("start_date", "must be a date like 2026-11-01, not '\(text)'")
+            }
+            startDate = date
+        } else {
+            startDate = today.addingTimeInterval(-7 * 86_400)
+        }
+        overlapMinutes = try reader.int("overlap_minutes", default: 60, range: 0...10_080)
+        batchObjects = try reader.int("batch_objects", default: 500, range: 1...1_000_000)
+        bucketRegion = try reader.string("bucket_region")
+    }
+}
+
+/// How transform writes its output.
+public struct TransformSettings: Sendable {
+    /// NDJSON files are split at about this many bytes.
+    public let maxFileBytes: Int
+
+    init(reader: inout ConfigNodeReader) throws {
+        maxFileBytes = try reader.int("max_file_bytes", default: 64 << 20, range: 4096...(1 << 34))
+    }
+}
+
+/// The Elasticsearch/OpenSearch cluster that load writes to.
+public struct IndexSettings: Sendable {
+    /// How load authenticates to the index.
+    public enum Auth: String, Sendable {
+        case none, basic, apiKey = "api_key", awsSigV4 = "aws_sigv4"
+    }
+
+    public let url: String
+    public let auth: Auth
+    public let username: String?
+    public let passwordFile: String?
+    public let passwordEnv: String?
+    public let apiKeyFile: String?
+    public let apiKeyEnv: String?
+    public let awsRegion: String?
+    public let caBundle: String?
+    public let tlsVerify: Bool
+    public let timeoutSeconds: Int
+    public let maxRetries: Int
+    public let bulkMaxBytes: Int
+    public let bulkMaxDocs: Int
+    public let indexPrefix: String
+    /// Index name stems per collector (e.g. cloudtrail -> awscli-trail).
+    public let names: IndexNames
+
+    init(reader: inout ConfigNodeReader) throws {
+        guard let url = try reader.string("url"), url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw reader.error("url", "is required and must start with http:// or https:// (e.g. https://127.0.0.1:9200)")
+        }
+        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        let authName = try reader.choice("auth", default: "none", allowed: ["none", "basic", "api_key", "aws_sigv4"])
+        auth = Auth(rawValue: authName) ?? .none
+        username = try reader.string("username")
+        passwordFile = try reader.string("password_file")
+        passwordEnv = try reader.string("password_env")
+        apiKeyFile = try reader.string("api_key_file")
+        apiKeyEnv = try reader.string("api_key_env")
+        awsRegion = try reader.string("aws_region")
+        caBundle = try reader.string("ca_bundle")
+        tlsVerify = try reader.bool("tls_verify", default: true)
+        timeoutSeconds = try reader.int("timeout_seconds", default: 60, range: 1...3600)
+        maxRetries = try reader.int("max_retries", default: 8, range: 0...50)
+        bulkMaxBytes = try reader.int("bulk_max_bytes", default: 5 << 20, range: 1024...(1 << 30))
+        bulkMaxDocs = try reader.int("bulk_max_docs", default: 5000, range: 1...1_000_000)
+        indexPrefix = try reader.string("index_prefix", default: "")
+        var namesReader = try reader.child("names")
+        names = IndexNames(cloudtrail: try namesReader.string("cloudtrail", default: "awscli-trail"))
+        try namesReader.finish()
+        switch auth {
+        case .basic:
+            if username == nil { throw reader.error("username", "is required with auth: basic") }
+            if passwordFile == nil && passwordEnv == nil {
+                throw reader.error("password_file", "or password_env is required with auth: basic (never put the password itself in the config)")
+            }
+        case .apiKey:
+            if apiKeyFile == nil && apiKeyEnv == nil {
+                throw reader.error("api_key_file", "or api_key_env is required with auth: api_key")
+            }
+        case .none, .awsSigV4:
+            break
+        }
+    }
+}
+
+/// Index name stems; load adds `index_prefix` and transform adds the date.
+public struct IndexNames: Sendable {
+    public let cloudtrail: String
+}
+
+/// How long finished work is kept in the spool.
+public struct RetentionSettings: Sendable {
+    public let rawDays: Int
+    public let ndjsonDays: Int
+
+    init(reader: inout ConfigNodeReader) throws {
+        rawDays = try reader.int("raw_days", default: 30, range: 0...36_500)
+        ndjsonDays = try reader.int("ndjson_days", default: 7, range: 0...36_500)
+    }
+}

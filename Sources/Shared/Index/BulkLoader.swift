@@ -1,0 +1,290 @@
+import Foundation
+import Logging
+
+/// The load stage: sends NDJSON `_bulk` files to the index in batches,
+/// retries what the index could not take yet, dead-letters what it rejects
+/// for good, and advances `state/load.json` only past acknowledged lines.
+public final class BulkLoader {
+    /// `state/load.json`: bytes of each NDJSON file the index has acknowledged.
+    public struct State: Codable, Sendable {
+        /// Keyed by `<collector>/<file name>`.
+        public var files: [String: Int64] = [:]
+        public init() {}
+    }
+
+    let client: IndexClient
+    let layout: SpoolLayout
+    let settings: IndexSettings
+    let retry: RetryPolicy
+    let clock: RuntimeClock
+    let logger: Logger
+    let store: CheckpointStore<State>
+    private var installedTemplates = Set<String>()
+
+    public init(client: IndexClient, layout: SpoolLayout, settings: IndexSettings, clock: RuntimeClock = .system, logger: Logger) {
+        self.client = client
+        self.layout = layout
+        self.settings = settings
+        self.retry = RetryPolicy(maxRetries: settings.maxRetries, baseDelay: 0.5, maxDelay: 30)
+        self.clock = clock
+        self.logger = logger
+        self.store = CheckpointStore(layout: layout, name: "load")
+    }
+
+    /// The NDJSON files of `collector` with bytes not yet acknowledged, oldest first.
+    public func pendingFiles(collector: String) throws -> [(url: URL, offset: Int64)] {
+        let state = try store.load() ?? State()
+        let folder = layout.ndjson(collector)
+        return SpoolFiles.list(folder).filter { $0.hasSuffix(".ndjson") }.compactMap { name in
+            let url = folder.appendingPathComponent(name)
+            let done = state.files["\(collector)/\(name)"] ?? 0
+            return done < SpoolFiles.size(url) ? (url, done) : nil
+        }
+    }
+
+    /// Loads every pending file of `collector`; `template` is installed first when there is work.
+    public func run(collector: String, template: (name: String, body: Data), report: inout RunReport) throws {
+        let files = try pendingFiles(collector: collector)
+        guard !files.isEmpty else { return }
+        try installTemplate(template)
+        logger.info("loading", metadata: ["collector": "\(collector)", "files": "\(files.count)"])
+        for (url, offset) in files {
+            try load(file: url, collector: collector, from: offset, checkpoint: true, report: &report)
+        }
+    }
+
+    /// Sends a file, or every `.ndjson` file of a folder, again from its start;
+    /// checkpoints are not moved.
+    public func replay(path: URL, collector: String, template: (name: String, body: Data), report: inout RunReport) throws {
+        let files: [URL]
+        if SpoolFiles.isDirectory(path) {
+            files = SpoolFiles.list(path).filter { $0.hasSuffix(".ndjson") }.map { path.appendingPathComponent($0) }
+        } else if FileManager.default.fileExists(atPath: path.path) {
+            files = [path]
+        } else {
+            throw CloudspoolError(.configuration, "\(path.path) does not exist")
+        }
+        try installTemplate(template)
+        for url in files {
+            try load(file: url, collector: collector, from: 0, checkpoint: false, report: &report)
+        }
+    }
+
+    func installTemplate(_ template: (name: String, body: Data)) throws {
+        guard !installedTemplates.contains(template.name) else { return }
+        try withRetries(what: "installing index template \(template.name)") {
+            try client.putIndexTemplate(name: template.name, body: template.body)
+        }
+        installedTemplates.insert(template.name)
+    }
+
+    /// One file from `offset`, batch by batch.
+    func load(file url: URL, collector: String, from offset: Int64, checkpoint: Bool, report: inout RunReport) throws {
+        var reader = try NDJSONPairReader(url: url, offset: offset)
+        defer { reader.close() }
+        let key = "\(collector)/\(url.lastPathComponent)"
+        var batch = BulkBatch()
+        var acknowledged = offset
+        func flush(_ report: inout RunReport) throws {
+            guard batch.endOffset > acknowledged else { return }
+            if !batch.isEmpty {
+                try send(batch, collector: collector, file: url, report: &report)
+            }
+            acknowledged = batch.endOffset
+            if checkpoint {
+                var state = try store.load() ?? State()
+                state.files[key] = acknowledged
+                try store.save(state)
+            }
+            batch = BulkBatch()
+        }
+        do {
+            while let pair = try reader.next() {
+                if !batch.isEmpty && (batch.body.count + pair.action.count + pair.document.count > settings.bulkMaxBytes || batch.count >= settings.bulkMaxDocs) {
+                    try flush(&report)
+                }
+                if pair.document.withUnsafeBytes({ (try? JSONObjectScanner.members(of: $0)) == nil }) {
+                    // Never sent: a malformed line can make the index refuse the whole request.
+                    var letter: [UInt8] = []
+                    var single = BulkBatch()
+                    single.append(pair)
+                    single.appendDeadLetter(0, status: 0, reason: "the document line is not a JSON object", to: &letter)
+                    try writeDeadLetters(letter, collector: collector)
+                    report.add("deadlettered")
+                    report.errors.append("a document line of \(url.lastPathComponent) ending at byte \(pair.endOffset) is not JSON; dead-lettered")
+                    batch.advance(to: pair.endOffset)
+                    continue
+                }
+                batch.append(pair)
+            }
+            try flush(&report)
+        } catch let error as CloudspoolError where error.code == .format {
+            // The file itself is broken: what came before was sent; set it aside with the reason.
+            try flush(&report)
+            let reason = "\(error.message); the documents before byte \(acknowledged) were indexed"
+            let target = try Quarantine(layout: layout, stage: "load").add(file: url, runID: collector, relativePath: url.lastPathComponent,
+                                                                            reason: reason, keepOriginal: false)
+            if checkpoint {
+                var state = try store.load() ?? State()
+                state.files[key] = nil
+                try store.save(state)
+            }
+            report.errors.append("quarantined \(url.lastPathComponent): \(error.message); see \(target.path).reason")
+            report.add("quarantined")
+            return
+        }
+        report.add("files")
+        logger.info("file loaded", metadata: ["file": "\(url.lastPathComponent)", "documents": "\(report.count("documents"))"])
+    }
+
+    /// Sends one batch until every item is acknowledged or dead-lettered.
+    func send(_ batch: BulkBatch, collector: String, file: URL, report: inout RunReport) throws {
+        var pending = Array(0..<batch.count)
+        var attempt = 0
+        var deadLetters: [UInt8] = []
+        while !pending.isEmpty {
+            let body = batch.body(for: pending)
+            var retryable: [Int] = []
+            var failure: String?
+            var retryAfter: String?
+            do {
+                let response = try client.send(method: "POST", path: "/_bulk", body: body, contentType: "application/x-ndjson")
+                switch response.status {
+                case 200..<300:
+                    let answer = try BulkResponse.parse(response.body)
+                    guard answer.items.count == pending.count else {
+                        throw CloudspoolError(.index, "the index answered \(answer.items.count) items for \(pending.count) documents sent")
+                    }
+                    for (n, item) in answer.items.enumerated() {
+                        let index = pending[n]
+                        if item.isSuccess {
+                            report.add("indexed")
+                        } else if item.isRetryable {
+                            retryable.append(index)
+                        } else {
+                            batch.appendDeadLetter(index, status: item.status, reason: item.error ?? "rejected", to: &deadLetters)
+                            report.add("deadlettered")
+                        }
+                    }
+                    if !retryable.isEmpty { failure = "\(retryable.count) of \(pending.count) documents were refused for now (HTTP 429/5xx per item)" }
+                case 429, 500, 502, 503, 504:
+                    retryable = pending
+                    retryAfter = response.head.headers["retry-after"]
+                    failure = "the index answered HTTP \(response.status) \(IndexClient.describe(response))"
+                default:
+                    throw CloudspoolError(.index, "the index refused a _bulk request: HTTP \(response.status) \(IndexClient.describe(response))\(IndexClient.advice(response.status))")
+                }
+            } catch let error as HTTPClientError {
+                retryable = pending
+                failure = "\(error)"
+            }
+            pending = retryable
+            guard let failure, !pending.isEmpty else { break }
+            guard attempt < retry.maxRetries else {
+                try writeDeadLetters(deadLetters, collector: collector)
+                throw CloudspoolError(.index, "giving up on \(file.lastPathComponent) after \(attempt + 1) attempts: \(failure); nothing is lost: the next run resends from the last acknowledged document")
+            }
+            let wait = retry.delay(attempt: attempt, retryAfter: retryAfter)
+            report.add("retries")
+            logger.warning("retrying bulk request", metadata: ["attempt": "\(attempt + 1)", "documents": "\(pending.count)", "wait_s": "\(String(format: "%.2f", wait))", "reason": "\(failure)"])
+            clock.sleep(wait)
+            attempt += 1
+        }
+        try writeDeadLetters(deadLetters, collector: collector)
+        report.add("documents", Int64(batch.count))
+        report.add("bytes", Int64(batch.body.count))
+    }
+
+    func writeDeadLetters(_ lines: [UInt8], collector: String) throws {
+        guard !lines.isEmpty else { return }
+        let folder = layout.deadletter(collector)
+        try SpoolFiles.makeDirectory(folder)
+        let url = folder.appendingPathComponent("\(UTCDate.day(clock.now())).ndjson")
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, SpoolFiles.fileMode)
+        guard fd >= 0 else { throw CloudspoolError(.spool, "cannot open dead-letter file \(url.path): \(systemErrorText())") }
+        defer { close(fd) }
+        let ok = lines.withUnsafeBytes { buffer -> Bool in
+            var done = 0
+            while done < buffer.count {
+                let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n <= 0 { return false }
+                done += n
+            }
+            return fsync(fd) == 0
+        }
+        guard ok else { throw CloudspoolError(.spool, "cannot write dead-letter file \(url.path): \(systemErrorText())") }
+        logger.error("documents rejected by the index were dead-lettered", metadata: ["file": "\(url.path)"])
+    }
+
+    /// Runs `body`, retrying HTTP transfer errors and 429/5xx answers.
+    func withRetries(what: String, _ body: () throws -> Void) throws {
+        var attempt = 0
+        while true {
+            do {
+                try body()
+                return
+            } catch let error as HTTPClientError where attempt < retry.maxRetries {
+                logger.warning("retrying", metadata: ["what": "\(what)", "error": "\(error)"])
+            } catch let error as HTTPClientError {
+                throw CloudspoolError(.index, "the index at \(settings.url) is unreachable while \(what): \(error.detail); nothing was lost, the next run continues")
+            } catch let error as CloudspoolError where attempt < retry.maxRetries && (error.message.contains("HTTP 429") || error.message.contains("HTTP 50")) {
+                logger.warning("retrying", metadata: ["what": "\(what)", "error": "\(error)"])
+            }
+            clock.sleep(retry.delay(attempt: attempt))
+            attempt += 1
+        }
+    }
+}
+
+/// The documents of one `_bulk` request, as byte ranges of one buffer.
+struct BulkBatch {
+    private(set) var body: [UInt8] = []
+    private var ranges: [(action: Range<Int>, document: Range<Int>)] = []
+    private(set) var endOffset: Int64 = 0
+
+    var isEmpty: Bool { ranges.isEmpty }
+
+    /// Moves the end offset past a pair that was handled without sending it.
+    mutating func advance(to offset: Int64) {
+        endOffset = offset
+    }
+    var count: Int { ranges.count }
+
+    mutating func append(_ pair: NDJSONPairReader.Pair) {
+        let a = body.count
+        body.append(contentsOf: pair.action)
+        let d = body.count
+        body.append(contentsOf: pair.document)
+        ranges.append((a..<d, d..<body.count))
+        endOffset = pair.endOffset
+    }
+
+    /// The request body for the given items (all of them: the buffer as it is).
+    func body(for items: [Int]) -> Data {
+        if items.count == ranges.count { return Data(body) }
+        var out = Data()
+        for i in items {
+            out.append(contentsOf: body[ranges[i].action])
+            out.append(contentsOf: body[ranges[i].document])
+        }
+        return out
+    }
+
+    /// `{"reason":…,"status":…,"action":…,"document":…}` for a rejected item.
+    func appendDeadLetter(_ item: Int, status: Int, reason: String, to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"reason":"#.utf8)
+        JSONText.appendString(reason, to: &out)
+        out.append(contentsOf: #","status":\#(status),"action":"#.utf8)
+        out.append(contentsOf: body[ranges[item].action].dropLast())
+        let document = body[ranges[item].document].dropLast()
+        let valid = document.withUnsafeBytes { (try? JSONObjectScanner.members(of: $0)) != nil }
+        if valid {
+            out.append(contentsOf: #","document":"#.utf8)
+            out.append(contentsOf: document)
+        } else {
+            out.append(contentsOf: #","document_text":"#.utf8)
+            JSONText.appendString(String(decoding: document, as: UTF8.self), to: &out)
+        }
+        out.append(contentsOf: "}\n".utf8)
+    }
+}

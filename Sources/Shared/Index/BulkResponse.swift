@@ -1,0 +1,47 @@
+import Foundation
+
+/// What the index said about each document of a `_bulk` request.
+///
+/// A `_bulk` answer of HTTP 200 can still hold failures (`"errors": true`):
+/// every item has its own status. 2xx is indexed, 429 and 5xx are worth
+/// sending again, any other status is a rejection for good.
+public struct BulkResponse: Sendable {
+    /// The outcome of one item.
+    public struct Item: Sendable, Equatable {
+        public let status: Int
+        /// `type: reason` of the item's error, when it failed.
+        public let error: String?
+
+        public var isSuccess: Bool { (200..<300).contains(status) }
+        public var isRetryable: Bool { status == 429 || status >= 500 }
+    }
+
+    public let items: [Item]
+
+    public init(items: [Item]) {
+        self.items = items
+    }
+
+    /// Parses a `_bulk` answer; throws when it is not one.
+    public static func parse(_ body: Data) throws -> BulkResponse {
+        guard let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+              let items = json["items"] as? [[String: Any]] else {
+            throw CloudspoolError(.index, "the index answered _bulk with something that is not a bulk response: \(String(decoding: body.prefix(200), as: UTF8.self))")
+        }
+        return BulkResponse(items: items.map { item in
+            let result = (item["index"] ?? item["create"] ?? item["update"] ?? item["delete"] ?? item.values.first) as? [String: Any] ?? [:]
+            let status = (result["status"] as? Int) ?? (result["status"] as? NSNumber)?.intValue ?? 0
+            var error: String?
+            if let e = result["error"] as? [String: Any] {
+                var text = "\(e["type"] as? String ?? "error"): \(e["reason"] as? String ?? "")"
+                if let cause = e["caused_by"] as? [String: Any] {
+                    text += " (caused by \(cause["type"] as? String ?? ""): \(cause["reason"] as? String ?? ""))"
+                }
+                error = text
+            } else if let e = result["error"] as? String {
+                error = e
+            }
+            return Item(status: status, error: error)
+        })
+    }
+}

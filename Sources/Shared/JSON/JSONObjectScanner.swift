@@ -1,0 +1,194 @@
+/// A validating scan of one JSON object that reports where each top-level
+/// member's key and value are, without building any values.
+///
+/// Transform uses it on each CloudTrail record: it proves the record is valid
+/// JSON (so the index never sees a malformed document), finds the few fields
+/// the document needs, and lets the record's bytes be copied through as
+/// CloudTrail wrote them.
+public struct JSONObjectScanner {
+    /// What kind of JSON value a member holds.
+    public enum Kind: Sendable, Equatable { case object, array, string, number, bool, null }
+
+    /// One top-level member: byte ranges relative to the scanned buffer.
+    public struct Member: Sendable, Equatable {
+        /// The key's raw bytes, without the quotes (escapes as written).
+        public var key: Range<Int>
+        /// The value's raw bytes (strings with their quotes).
+        public var value: Range<Int>
+        public var kind: Kind
+    }
+
+    /// The deepest nesting accepted (deeper input is rejected, not recursed into).
+    public static let maxDepth = 256
+
+    public struct Failure: Error, Sendable {
+        public let offset: Int
+        public let reason: String
+    }
+
+    /// Scans `bytes`, which must hold exactly one JSON object (surrounding whitespace allowed).
+    public static func members(of bytes: UnsafeRawBufferPointer) throws(Failure) -> [Member] {
+        var scanner = Cursor(p: bytes.bindMemory(to: UInt8.self), i: 0)
+        scanner.skipSpace()
+        guard scanner.peek() == 123 else { throw Failure(offset: scanner.i, reason: "a record must be a JSON object") }
+        scanner.i += 1
+        var members: [Member] = []
+        members.reserveCapacity(24)
+        scanner.skipSpace()
+        if scanner.peek() == 125 {
+            scanner.i += 1
+        } else {
+            while true {
+                scanner.skipSpace()
+                guard scanner.peek() == 34 else { throw Failure(offset: scanner.i, reason: "expected a key") }
+                let keyStart = scanner.i + 1
+                try scanner.string()
+                let keyRange = keyStart..<(scanner.i - 1)
+                scanner.skipSpace()
+                guard scanner.peek() == 58 else { throw Failure(offset: scanner.i, reason: "expected ':'") }
+                scanner.i += 1
+                scanner.skipSpace()
+                let valueStart = scanner.i
+                let kind = try scanner.value(depth: 1)
+                members.append(Member(key: keyRange, value: valueStart..<scanner.i, kind: kind))
+                scanner.skipSpace()
+                let c = scanner.peek()
+                if c == 44 { scanner.i += 1; continue }
+                if c == 125 { scanner.i += 1; break }
+                throw Failure(offset: scanner.i, reason: "expected ',' or '}'")
+            }
+        }
+        scanner.skipSpace()
+        guard scanner.i == bytes.count else { throw Failure(offset: scanner.i, reason: "data after the end of the object") }
+        return members
+    }
+
+    private struct Cursor {
+        let p: UnsafeBufferPointer<UInt8>
+        var i: Int
+
+        @inline(__always) func peek() -> UInt8 { i < p.count ? p[i] : 0 }
+
+        @inline(__always) mutating func skipSpace() {
+            while i < p.count {
+                let c = p[i]
+                if c == 32 || c == 10 || c == 13 || c == 9 { i += 1 } else { return }
+            }
+        }
+
+        mutating func value(depth: Int) throws(Failure) -> Kind {
+            guard depth <= JSONObjectScanner.maxDepth else { throw Failure(offset: i, reason: "nested deeper than \(JSONObjectScanner.maxDepth) levels") }
+            switch peek() {
+            case 123:
+                i += 1
+                skipSpace()
+                if peek() == 125 { i += 1; return .object }
+                while true {
+                    skipSpace()
+                    guard peek() == 34 else { throw Failure(offset: i, reason: "expected a key") }
+                    try string()
+                    skipSpace()
+                    guard peek() == 58 else { throw Failure(offset: i, reason: "expected ':'") }
+                    i += 1
+                    skipSpace()
+                    _ = try value(depth: depth + 1)
+                    skipSpace()
+                    let c = peek()
+                    if c == 44 { i += 1; continue }
+                    if c == 125 { i += 1; return .object }
+                    throw Failure(offset: i, reason: "expected ',' or '}'")
+                }
+            case 91:
+                i += 1
+                skipSpace()
+                if peek() == 93 { i += 1; return .array }
+                while true {
+                    skipSpace()
+                    _ = try value(depth: depth + 1)
+                    skipSpace()
+                    let c = peek()
+                    if c == 44 { i += 1; continue }
+                    if c == 93 { i += 1; return .array }
+                    throw Failure(offset: i, reason: "expected ',' or ']'")
+                }
+            case 34:
+                try string()
+                return .string
+            case 116: try literal([116, 114, 117, 101]); return .bool
+            case 102: try literal([102, 97, 108, 115, 101]); return .bool
+            case 110: try literal([110, 117, 108, 108]); return .null
+            case 45, 48...57:
+                try number()
+                return .number
+            default:
+                throw Failure(offset: i, reason: i >= p.count ? "the record ends early" : "unexpected character")
+            }
+        }
+
+        mutating func literal(_ word: [UInt8]) throws(Failure) {
+            guard i + word.count <= p.count else { throw Failure(offset: i, reason: "the record ends early") }
+            for k in 0..<word.count where p[i + k] != word[k] {
+                throw Failure(offset: i, reason: "invalid literal")
+            }
+            i += word.count
+        }
+
+        mutating func number() throws(Failure) {
+            let start = i
+            if peek() == 45 { i += 1 }
+            guard i < p.count else { throw Failure(offset: start, reason: "invalid number") }
+            if p[i] == 48 {
+                i += 1
+            } else if p[i] >= 49 && p[i] <= 57 {
+                while i < p.count && p[i] >= 48 && p[i] <= 57 { i += 1 }
+            } else {
+                throw Failure(offset: start, reason: "invalid number")
+            }
+            if peek() == 46 {
+                i += 1
+                let digits = i
+                while i < p.count && p[i] >= 48 && p[i] <= 57 { i += 1 }
+                guard i > digits else { throw Failure(offset: start, reason: "invalid number") }
+            }
+            if peek() == 101 || peek() == 69 {
+                i += 1
+                if peek() == 43 || peek() == 45 { i += 1 }
+                let digits = i
+                while i < p.count && p[i] >= 48 && p[i] <= 57 { i += 1 }
+                guard i > digits else { throw Failure(offset: start, reason: "invalid number") }
+            }
+        }
+
+        /// A string starting at the opening quote; leaves `i` after the closing quote.
+        mutating func string() throws(Failure) {
+            let start = i
+            i += 1
+            while i < p.count {
+                let c = p[i]
+                if c == 34 { i += 1; return }
+                if c == 92 {
+                    guard i + 1 < p.count else { break }
+                    switch p[i + 1] {
+                    case 34, 92, 47, 98, 102, 110, 114, 116:
+                        i += 2
+                    case 117:
+                        guard i + 5 < p.count else { throw Failure(offset: i, reason: "invalid \\u escape") }
+                        for k in 2...5 {
+                            let h = p[i + k]
+                            guard (h >= 48 && h <= 57) || (h >= 65 && h <= 70) || (h >= 97 && h <= 102) else {
+                                throw Failure(offset: i, reason: "invalid \\u escape")
+                            }
+                        }
+                        i += 6
+                    default:
+                        throw Failure(offset: i, reason: "invalid escape in a string")
+                    }
+                    continue
+                }
+                if c < 32 { throw Failure(offset: i, reason: "control character inside a string") }
+                i += 1
+            }
+            throw Failure(offset: start, reason: "unterminated string")
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Logging
+
+/// The options every stage takes.
+public struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The config file.", discussion: "Default: $CLOUDSPOOL_CONFIG, else /etc/cloudspool/cloudspool.yaml.", valueName: "path"))
+    public var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("How much to log on stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    public func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    /// Sets up logging to stderr once, for the executable.
+    public func bootstrapLogging(label: String) -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+
+/// What a stage's work gets from the runner: the checked configuration, the
+/// spool, a logger, the environment and the clock.
+public struct StageContext: Sendable {
+    public let stage: String
+    public let config: CloudspoolConfig
+    public let layout: SpoolLayout
+    public let environment: [String: String]
+    public let clock: RuntimeClock
+    public let logger: Logger
+}
+
+/// Runs one stage the way every stage runs: load and check the config, take
+/// the stage's lock (or exit 0 if another copy holds it), clear what a killed
+/// run left in `.incoming/`, do the work, write the run report, print a
+/// one-line summary and return the exit code.
+public enum StageRunner {
+    public static func run(stage: String, configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+                           clock: RuntimeClock = .system, logger: Logger, summaryOrder: [String],
+                           work: (StageContext, inout RunReport) throws -> Void) -> StageExit {
+        umask(0o027)
+        let program = "cloudspool-\(stage)"
+        let path = CloudspoolConfig.resolvePath(option: configPath, environment: environment)
+        let config: CloudspoolConfig
+        do {
+            config = try CloudspoolConfig.load(path: path, today: clock.now())
+        } catch {
+            printError("\(program): \(describe(error))")
+            return .usage
+        }
+        let layout = SpoolLayout(root: config.spool)
+        let lock: StageLock
+        do {
+            try SpoolFiles.makeDirectory(layout.root)
+            guard let acquired = try StageLock.acquire(stage: stage, layout: layout) else {
+                let holder = StageLock.holder(stage: stage, layout: layout).map { " (pid \($0))" } ?? ""
+                print("\(program): another \(program) is running\(holder); this run exits without doing anything")
+                return .success
+            }
+            lock = acquired
+            try SpoolFiles.remove(layout.incoming(stage))
+        } catch {
+            printError("\(program): \(describe(error))")
+            return .failure
+        }
+        let started = clock.now()
+        var report = RunReport(stage: stage, runId: RunID(date: started).value, startedAt: started)
+        let context = StageContext(stage: stage, config: config, layout: layout, environment: environment, clock: clock, logger: logger)
+        var exit = StageExit.success
+        do {
+            try work(context, &report)
+            if !report.errors.isEmpty { exit = .partial }
+        } catch {
+            report.errors.append(describe(error))
+            exit = (error as? CloudspoolError)?.exit ?? .failure
+        }
+        report.finishedAt = UTCDate.iso8601(clock.now())
+        report.seconds = clock.now().timeIntervalSince(started)
+        report.exitCode = exit.rawValue
+        do {
+            try report.save(layout: layout)
+        } catch {
+            printError("\(program): could not write the run report: \(describe(error))")
+        }
+        for error in report.errors {
+            printError("\(program): error: \(error)")
+        }
+        let verdict = exit == .success ? "ok" : exit == .partial ? "partial" : "failed"
+        print("\(program): \(verdict): \(report.summaryLine(order: summaryOrder))")
+        withExtendedLifetime(lock) {}
+        return exit
+    }
+
+    /// An error in words, without type names around it.
+    public static func describe(_ error: Error) -> String {
+        switch error {
+        case let e as CloudspoolError: return e.description
+        case let e as AWSServiceError: return e.description
+        case let e as HTTPClientError: return e.description
+        default: return "\(error)"
+        }
+    }
+
+    static func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}

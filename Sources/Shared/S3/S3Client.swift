@@ -1,0 +1,99 @@
+import Crypto
+import Foundation
+import Logging
+
+/// The S3 calls cloudspool needs, over `AWSClient`: listing a bucket page by
+/// page and streaming an object's bytes to a sink.
+///
+/// Path-style addressing is used for custom endpoints (emulators, VPC
+/// endpoints given as URLs) and buckets whose names are not DNS-safe;
+/// virtual-hosted style otherwise, as AWS recommends.
+public final class S3Client {
+    let client: AWSClient
+    let bucket: String
+    let pathStyle: Bool
+
+    public init(bucket: String, region: String, account: String? = nil, credentials: any CredentialProvider,
+                http: HTTPClient, retry: RetryPolicy, endpoints: AWSEndpointResolver, addressing: String,
+                clock: RuntimeClock = .system, logger: Logger) {
+        let override = endpoints.override(for: .s3)
+        let dnsSafe = bucket.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" } && !bucket.isEmpty
+        let pathStyle: Bool
+        switch addressing {
+        case "path": pathStyle = true
+        case "virtual": pathStyle = false
+        default: pathStyle = override != nil || !dnsSafe
+        }
+        let base = endpoints.endpoint(for: .s3, region: region)
+        let endpoint: String
+        if pathStyle {
+            endpoint = base
+        } else {
+            let parts = URLParts.split(base)
+            endpoint = "\(parts.scheme)://\(bucket).\(parts.authority)"
+        }
+        self.client = AWSClient(service: .s3, region: region, account: account, endpoint: endpoint,
+                                credentials: credentials, http: http, retry: retry, clock: clock, logger: logger)
+        self.bucket = bucket
+        self.pathStyle = pathStyle
+    }
+
+    func objectPath(_ key: String) -> String {
+        let encoded = AWSURIEncoding.encode(key, keepSlash: true)
+        return pathStyle ? "/\(AWSURIEncoding.encode(bucket))/\(encoded)" : "/\(encoded)"
+    }
+
+    var bucketPath: String { pathStyle ? "/\(AWSURIEncoding.encode(bucket))" : "/" }
+
+    /// One page of `ListObjectsV2`.
+    public func listObjects(prefix: String, delimiter: String? = nil, startAfter: String? = nil,
+                            continuationToken: String? = nil, maxKeys: Int = 1000) throws -> S3ListPage {
+        var query: [(String, String)] = [("list-type", "2"), ("prefix", prefix), ("max-keys", String(maxKeys))]
+        if let delimiter { query.append(("delimiter", delimiter)) }
+        if let continuationToken {
+            query.append(("continuation-token", continuationToken))
+        } else if let startAfter {
+            query.append(("start-after", startAfter))
+        }
+        let response = try client.send(operation: "ListObjectsV2", path: bucketPath, query: query)
+        let root = try XMLNode.parse(response.body, what: "s3 ListObjectsV2 of bucket \(bucket)")
+        let objects = root.children("Contents").compactMap { node -> S3Object? in
+            guard let key = node.string("Key") else { return nil }
+            return S3Object(key: key, size: Int64(node.string("Size") ?? "") ?? 0, eTag: node.string("ETag") ?? "",
+                            lastModified: node.string("LastModified") ?? "", storageClass: node.string("StorageClass"))
+        }
+        let prefixes = root.children("CommonPrefixes").compactMap { $0.string("Prefix") }
+        let truncated = root.string("IsTruncated") == "true"
+        let token = root.string("NextContinuationToken")
+        if truncated && token == nil {
+            throw CloudspoolError(.format, "s3 ListObjectsV2 of bucket \(bucket) said the listing is truncated but gave no continuation token")
+        }
+        return S3ListPage(objects: objects, commonPrefixes: prefixes, nextContinuationToken: truncated ? token : nil, isTruncated: truncated)
+    }
+
+    /// Every common prefix directly below `prefix` (all pages).
+    public func listCommonPrefixes(prefix: String) throws -> [String] {
+        var result: [String] = []
+        var token: String?
+        repeat {
+            let page = try listObjects(prefix: prefix, delimiter: "/", continuationToken: token)
+            result += page.commonPrefixes
+            token = page.nextContinuationToken
+        } while token != nil
+        return result
+    }
+
+    /// Streams an object into `sink`; `restart` is called before each attempt.
+    /// Returns the response head and the SHA-256 of what was received.
+    public func getObject(key: String, restart: () throws -> Void, sink: (UnsafeRawBufferPointer) throws -> Void) throws -> (head: HTTPResponseHead, size: Int64, sha256: String) {
+        var hasher = SHA256()
+        var size: Int64 = 0
+        let head = try client.stream(operation: "GetObject", path: objectPath(key), unsignedPayload: false,
+                                     restart: { hasher = SHA256(); size = 0; try restart() },
+                                     sink: { chunk in hasher.update(bufferPointer: chunk); size += Int64(chunk.count); try sink(chunk) })
+        if let length = head.headers["content-length"], let expected = Int64(length), expected != size {
+            throw CloudspoolError(.aws, "s3 GetObject of \(bucket)/\(key): received \(size) bytes but the answer announced \(expected)")
+        }
+        return (head, size, hasher.finalize().hexString)
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// What a fetch run asked AWS and what it stored (`manifest.json` of a raw run).
+///
+/// It is the audit record of the raw capture: every stored file has an entry
+/// with its size and SHA-256, and nothing secret is ever in it.
+public struct RawRunManifest: Codable, Sendable {
+    /// One stored file.
+    public struct Entry: Codable, Sendable, Equatable {
+        /// Path of the stored file, relative to the run folder.
+        public var path: String
+        public var service: String
+        public var operation: String
+        public var account: String?
+        public var region: String?
+        /// The request's parameters (bucket, key, filters), never credentials.
+        public var parameters: [String: String]
+        public var requestedAt: String
+        public var httpStatus: Int
+        public var size: Int64
+        public var sha256: String
+
+        public init(path: String, service: String, operation: String, account: String?, region: String?,
+                    parameters: [String: String], requestedAt: String, httpStatus: Int, size: Int64, sha256: String) {
+            self.path = path
+            self.service = service
+            self.operation = operation
+            self.account = account
+            self.region = region
+            self.parameters = parameters
+            self.requestedAt = requestedAt
+            self.httpStatus = httpStatus
+            self.size = size
+            self.sha256 = sha256
+        }
+    }
+
+    public var version: Int = 1
+    public var collector: String
+    public var runId: String
+    public var startedAt: String
+    public var finishedAt: String
+    public var entries: [Entry]
+
+    public static let fileName = "manifest.json"
+
+    public static func read(runFolder: URL) throws -> RawRunManifest {
+        let url = runFolder.appendingPathComponent(fileName)
+        do {
+            return try JSONDecoder().decode(RawRunManifest.self, from: Data(contentsOf: url))
+        } catch {
+            throw CloudspoolError(.spool, "cannot read \(url.path): \(error); the raw run is incomplete or was edited")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// The outcome of one stage run: written to `runs/<stage>/<run-id>.json`
+/// and summarised in the last line the stage prints.
+public struct RunReport: Codable, Sendable {
+    public var stage: String
+    public var runId: String
+    public var startedAt: String
+    public var finishedAt: String = ""
+    public var seconds: Double = 0
+    public var exitCode: Int32 = 0
+    /// Counters: files, records, bytes, documents, quarantined, deadlettered, errors, ...
+    public var counts: [String: Int64] = [:]
+    /// Errors, each naming what failed (account, key, file) and what to do.
+    public var errors: [String] = []
+
+    public init(stage: String, runId: String, startedAt: Date) {
+        self.stage = stage
+        self.runId = runId
+        self.startedAt = UTCDate.iso8601(startedAt)
+    }
+
+    public mutating func add(_ counter: String, _ value: Int64 = 1) {
+        counts[counter, default: 0] += value
+    }
+
+    public func count(_ counter: String) -> Int64 { counts[counter] ?? 0 }
+
+    /// `files=3 records=120 ...` in a fixed order, then any other counters.
+    public func summaryLine(order: [String]) -> String {
+        var parts = order.map { "\($0)=\(count($0))" }
+        for key in counts.keys.sorted() where !order.contains(key) { parts.append("\(key)=\(counts[key]!)") }
+        parts.append("errors=\(errors.count)")
+        parts.append(String(format: "seconds=%.2f", seconds))
+        return parts.joined(separator: " ")
+    }
+
+    public func save(layout: SpoolLayout) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try SpoolFiles.writeAtomically(try encoder.encode(self), to: layout.runs(stage).appendingPathComponent("\(runId).json"))
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Shared
+
+@main
+struct LoadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cloudspool-load",
+        abstract: "Bulk-index the NDJSON files transform wrote into Elasticsearch or OpenSearch.",
+        discussion: """
+        Installs the index templates, then sends every NDJSON file from the last acknowledged byte \
+        (state/load.json) in _bulk requests of at most index.bulk_max_bytes. Throttling (429) and \
+        server errors are retried with backoff, per request and per document; a document the index \
+        rejects for good is written to deadletter/ with the index's reason. The checkpoint only \
+        moves past acknowledged documents, so an interrupted run loses nothing and, since ids are \
+        fixed, duplicates nothing.
+
+        Exit codes: 0 done (or another copy is running), 1 failed (the next run resends), \
+        2 configuration error, 3 partial (documents dead-lettered or a file quarantined).
+        """,
+        version: CloudspoolVersion.current
+    )
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("Send this NDJSON file (or every file of this folder) again from its start; checkpoints are not moved.", valueName: "path"))
+    var replay: String?
+
+    func run() throws {
+        let logger = options.bootstrapLogging(label: "cloudspool.load")
+        let exit = StageRunner.run(stage: "load", configPath: options.config, logger: logger, summaryOrder: Stages.loadSummary) { context, report in
+            try Stages.load(context, replay: replay, &report)
+        }
+        throw ExitCode(exit.rawValue)
+    }
+}

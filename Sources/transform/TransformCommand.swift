@@ -1,0 +1,35 @@
+import ArgumentParser
+import Shared
+
+@main
+struct TransformCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cloudspool-transform",
+        abstract: "Turn fetched CloudTrail log files into NDJSON bulk files, one document per event.",
+        discussion: """
+        Reads every raw run fetch finished and transform has not (state/transform.json), \
+        decompresses each log file, and writes ndjson/cloudtrail/<run-id>.<NNNN>.ndjson: \
+        for each event an action line (index awscli-trail-YYYY.MM.DD of the event's own UTC day, \
+        id = eventID) and the event with @timestamp and cloud.* added. A corrupt file is moved to \
+        quarantine/transform/ with a .reason file, a bad record goes to a .rejected.ndjson beside it, \
+        and the rest goes on.
+
+        Exit codes: 0 done (or another copy is running), 1 failed, 2 configuration error, \
+        3 partial (something was quarantined).
+        """,
+        version: CloudspoolVersion.current
+    )
+
+    @OptionGroup var options: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("Transform this raw run folder or log file again, whatever the checkpoint says; the output gets new file names and the same document ids.", valueName: "path"))
+    var replay: String?
+
+    func run() throws {
+        let logger = options.bootstrapLogging(label: "cloudspool.transform")
+        let exit = StageRunner.run(stage: "transform", configPath: options.config, logger: logger, summaryOrder: Stages.transformSummary) { context, report in
+            try Stages.transform(context, replay: replay, &report)
+        }
+        throw ExitCode(exit.rawValue)
+    }
+}
