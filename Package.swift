@@ -52,8 +52,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SharedTests",
-            dependencies: ["Shared"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["Shared", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+@testable import Shared
+
+@Suite struct JSONRecordsSplitterTests {
+    static let records = [
+        #"{"eventID":"a","eventTime":"2026-11-27T23:59:59Z","requestParameters":{"s":"has } and ] and \" inside","n":[1,2,{"x":null}]}}"#,
+        #"{"eventID":"b","nested":{"deep":[[[]]]},"text":"\\"}"#,
+        #"{"eventID":"c"}"#,
+    ]
+    static let document = #"{"Records":["# + records.joined(separator: ",\n ") + #"], "other": {"x": [1, "]"]}}"#
+
+    func split(_ text: String, chunk: Int) throws -> [String] {
+        var splitter = JSONRecordsSplitter()
+        var out: [String] = []
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            let end = min(i + chunk, bytes.count)
+            try bytes[i..<end].withUnsafeBytes { raw in
+                try splitter.feed(raw) { out.append(String(decoding: $0, as: UTF8.self)) }
+            }
+            i = end
+        }
+        try splitter.finish()
+        return out
+    }
+
+    @Test func everyChunkBoundaryGivesTheSameRecords() throws {
+        for chunk in 1...Self.document.utf8.count {
+            #expect(try split(Self.document, chunk: chunk) == Self.records, "chunk size \(chunk)")
+        }
+    }
+
+    @Test func otherTopLevelKeysBeforeTheArrayAreSkipped() throws {
+        let text = #"{"version": "1", "meta": {"a": [1, {"b": "]}"}]}, "n": 5, "Records": [{"eventID":"x"}]}"#
+        #expect(try split(text, chunk: 3) == [#"{"eventID":"x"}"#])
+    }
+
+    @Test func emptyRecordsArray() throws {
+        #expect(try split(#"{"Records":[]}"#, chunk: 2) == [])
+    }
+
+    @Test func truncatedDocumentIsAnError() throws {
+        let cut = String(Self.document.prefix(60))
+        let error = #expect(throws: CloudspoolError.self) { try split(cut, chunk: 8) }
+        #expect(error?.message == "not a CloudTrail log file: the JSON ends in the middle (truncated after 0 complete records)")
+    }
+
+    @Test func documentWithoutRecordsIsAnError() throws {
+        let error = #expect(throws: CloudspoolError.self) { try split(#"{"Items":[{"a":1}]}"#, chunk: 4) }
+        #expect(error?.message.hasPrefix("not a CloudTrail log file: the document has no \"Records\" array") == true)
+    }
+
+    @Test func arrayAtTopLevelIsAnError() throws {
+        let error = #expect(throws: CloudspoolError.self) { try split(#"[{"a":1}]"#, chunk: 4) }
+        #expect(error?.message == "not a CloudTrail log file: expected '{' at the start (at byte 0)")
+    }
+
+    @Test func nonObjectRecordIsAnError() throws {
+        #expect(throws: CloudspoolError.self) { try split(#"{"Records":[1,2]}"#, chunk: 4) }
+    }
+
+    @Test func emptyInputIsAnError() throws {
+        let error = #expect(throws: CloudspoolError.self) { try split("", chunk: 4) }
+        #expect(error?.message == "not a CloudTrail log file: it is empty")
+    }
+}
+
+@Suite struct JSONObjectScannerTests {
+    func members(_ text: String) throws -> [(String, String, JSONObjectScanner.Kind)] {
+        let bytes = Array(text.utf8)
+        return try bytes.withUnsafeBytes { raw in
+            try JSONObjectScanner.members(of: raw).map {
+                (String(decoding: bytes[$0.key], as: UTF8.self), String(decoding: bytes[$0.value], as: UTF8.self), $0.kind)
+            }
+        }
+    }
+
+    @Test func findsTopLevelMembers() throws {
+        let found = try members(#" {"a": 1.5e-3, "b" : "x\"y", "c": {"d": [true, false, null]}, "e": null, "f": -0} "#)
+        #expect(found.map(\.0) == ["a", "b", "c", "e", "f"])
+        #expect(found.map(\.1) == ["1.5e-3", #""x\"y""#, #"{"d": [true, false, null]}"#, "null", "-0"])
+        #expect(found.map(\.2) == [.number, .string, .object, .null, .number])
+    }
+
+    @Test(arguments: [
+        #"{"a": 01}"#, #"{"a": 1.}"#, #"{"a": tru}"#, #"{"a": "x}"#, #"{"a" 1}"#, #"{"a": 1,}"#, #"{"a": "\q"}"#,
+        #"{"a": [1 2]}"#, #"{"a": 1} x"#, "{\"a\": \"line\nbreak\"}", #"{"a": "\u12G4"}"#, #"[1]"#, #"{"a":{"b":1}"#,
+    ])
+    func rejectsInvalidJSON(text: String) {
+        #expect(throws: JSONObjectScanner.Failure.self) { try members(text) }
+    }
+
+    @Test func rejectsTooDeepNesting() {
+        let deep = "{\"a\":" + String(repeating: "[", count: 300) + String(repeating: "]", count: 300) + "}"
+        #expect(throws: JSONObjectScanner.Failure.self) { try members(deep) }
+    }
+}
