@@ -122,10 +122,11 @@ public struct CloudTrailDocumentBuilder: Sendable {
         } else {
             out.append(UInt8(ascii: ","))
             let start = open + 1
-            out.reserveCapacity(out.count + bytes.count)
-            for k in start..<bytes.count {
-                let c = bytes[k]
-                out.append(c == 10 || c == 13 ? 32 : c)
+            let copied = out.count
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+            // Valid JSON has raw line breaks only between tokens: make them spaces (rare: CloudTrail writes one line).
+            if memchr(bytes.baseAddress! + start, 10, bytes.count - start) != nil || memchr(bytes.baseAddress! + start, 13, bytes.count - start) != nil {
+                for k in copied..<out.count where out[k] == 10 || out[k] == 13 { out[k] = 32 }
             }
         }
         out.append(10)
