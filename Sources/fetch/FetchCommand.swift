@@ -5,11 +5,12 @@ import Shared
 struct FetchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cloudspool-fetch",
-        abstract: "Store new CloudTrail log files from the trail bucket in the spool, byte for byte.",
+        abstract: "Store new CloudTrail log files and Cost & Usage Report revisions in the spool, byte for byte.",
         discussion: """
-        Lists the trail bucket from where the last run stopped (state/fetch-cloudtrail.json), \
+        CloudTrail: lists the trail bucket from where the last run stopped (state/fetch-cloudtrail.json), \
         downloads every new log file into raw/cloudtrail/<run-id>/ with a manifest (size and SHA-256 \
-        of each file), and makes each run visible with one rename. AWS credentials come from the \
+        of each file), and makes each run visible with one rename. Billing: reads the report manifest of \
+        each billing period and stores a revision (assembly) not fetched before, with all its report files. AWS credentials come from the \
         standard chain (environment, AWS_PROFILE and ~/.aws/config, EC2 instance role); \
         AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 override the endpoint.
 
@@ -21,10 +22,19 @@ struct FetchCommand: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    @Option(name: .long, help: ArgumentHelp("Fetch only this collector: cloudtrail or billing (repeatable). Default: every collector the config sets up.", valueName: "name"))
+    var collector: [String] = []
+
+    func validate() throws {
+        for name in collector where !Stages.collectors.contains(name) {
+            throw ValidationError("unknown collector '\(name)': choose from \(Stages.collectors.joined(separator: ", "))")
+        }
+    }
+
     func run() throws {
         let logger = options.bootstrapLogging(label: "cloudspool.fetch")
         let exit = StageRunner.run(stage: "fetch", configPath: options.config, logger: logger, summaryOrder: Stages.fetchSummary) { context, report in
-            try Stages.fetch(context, &report)
+            try Stages.fetch(context, collectors: collector, &report)
         }
         throw ExitCode(exit.rawValue)
     }

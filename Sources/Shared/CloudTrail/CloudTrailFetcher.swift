@@ -101,22 +101,13 @@ public final class CloudTrailFetcher {
     }
 
     func download(_ object: S3Object, key: CloudTrailKey, prefix: String, batch: inout BatchInProgress, report: inout RunReport) throws {
-        let relative = "objects/" + SafePath.relativePath(forKey: object.key)
-        let url = try batch.writer.fileURL(relative)
-        let file = try OutputFile(creating: url)
-        let requestedAt = clock.now()
-        let result = try s3.getObject(key: object.key, restart: { try file.truncate(to: 0) }, sink: { try file.write($0) })
-        try file.sync()
-        try file.close()
-        var parameters = ["Bucket": settings.bucket, "Key": object.key]
-        if !object.eTag.isEmpty { parameters["ETag"] = object.eTag }
-        batch.writer.add(RawRunManifest.Entry(
-            path: relative, service: "s3", operation: "GetObject", account: key.account, region: key.region,
-            parameters: parameters, requestedAt: UTCDate.iso8601(requestedAt), httpStatus: result.head.status,
-            size: result.size, sha256: result.sha256))
+        var extra: [String: String] = [:]
+        if !object.eTag.isEmpty { extra["ETag"] = object.eTag }
+        let entry = try batch.writer.storeObject(from: s3, bucket: settings.bucket, key: object.key, account: key.account, region: key.region,
+                                                 extraParameters: extra, clock: clock)
         batch.keys[prefix, default: []].append(key)
         report.add("files")
-        report.add("bytes", result.size)
+        report.add("bytes", entry.size)
         if report.count("files") % 100 == 0 {
             logger.info("fetching", metadata: ["files": "\(report.count("files"))", "bytes": "\(report.count("bytes"))"])
         }

@@ -11,6 +11,7 @@ public struct CloudspoolConfig: Sendable {
     public let spool: String
     public let aws: AWSSettings
     public let cloudtrail: CloudTrailSettings?
+    public let billing: BillingSettings?
     public let transform: TransformSettings
     public let index: IndexSettings?
     public let retention: RetentionSettings
@@ -65,6 +66,15 @@ public struct CloudspoolConfig: Sendable {
             _ = try top.child("cloudtrail")
         }
 
+        var billing: BillingSettings?
+        if top.isPresent("billing") {
+            var reader = try top.child("billing")
+            billing = try BillingSettings(reader: &reader)
+            try reader.finish()
+        } else {
+            _ = try top.child("billing")
+        }
+
         var transformReader = try top.child("transform")
         let transform = try TransformSettings(reader: &transformReader)
         try transformReader.finish()
@@ -83,7 +93,7 @@ public struct CloudspoolConfig: Sendable {
         try retentionReader.finish()
 
         try top.finish()
-        return CloudspoolConfig(spool: spool, aws: aws, cloudtrail: cloudtrail, transform: transform, index: index, retention: retention, file: file)
+        return CloudspoolConfig(spool: spool, aws: aws, cloudtrail: cloudtrail, billing: billing, transform: transform, index: index, retention: retention, file: file)
     }
 
     /// The CloudTrail settings, or an error saying the section is needed.
@@ -92,6 +102,22 @@ public struct CloudspoolConfig: Sendable {
             throw CloudspoolError(.configuration, "\(file): the 'cloudtrail' section is required to fetch CloudTrail logs (at least cloudtrail.bucket)")
         }
         return cloudtrail
+    }
+
+    /// The billing settings, or an error saying the section is needed.
+    public func requireBilling() throws -> BillingSettings {
+        guard let billing else {
+            throw CloudspoolError(.configuration, "\(file): the 'billing' section is required to fetch Cost & Usage Reports (at least billing.bucket and billing.report_name)")
+        }
+        return billing
+    }
+
+    /// The collectors this config sets up, in the order stages run them.
+    public var configuredCollectors: [String] {
+        var result: [String] = []
+        if cloudtrail != nil { result.append("cloudtrail") }
+        if billing != nil { result.append("billing") }
+        return result
     }
 
     /// The index settings, or an error saying the section is needed.
@@ -229,7 +255,8 @@ public struct IndexSettings: Sendable {
         bulkMaxDocs = try reader.int("bulk_max_docs", default: 5000, range: 1...1_000_000)
         indexPrefix = try reader.string("index_prefix", default: "")
         var namesReader = try reader.child("names")
-        names = IndexNames(cloudtrail: try namesReader.string("cloudtrail", default: "awscli-trail"))
+        names = IndexNames(cloudtrail: try namesReader.string("cloudtrail", default: "awscli-trail"),
+                           billing: try namesReader.string("billing", default: "awsbilling"))
         try namesReader.finish()
         switch auth {
         case .basic:
@@ -250,6 +277,36 @@ public struct IndexSettings: Sendable {
 /// Index name stems; load adds `index_prefix` and transform adds the date.
 public struct IndexNames: Sendable {
     public let cloudtrail: String
+    public let billing: String
+}
+
+/// Where the Cost & Usage Reports are.
+public struct BillingSettings: Sendable {
+    public let bucket: String
+    /// The report's S3 path prefix, normalised to end with `/` unless empty.
+    public let prefix: String
+    /// The legacy CUR report name, or the CUR 2.0 (Data Exports) export name.
+    public let reportName: String
+    /// Billing periods looked at, the current one included.
+    public let months: Int
+    public let bucketRegion: String?
+
+    init(reader: inout ConfigNodeReader) throws {
+        guard let bucket = try reader.string("bucket"), !bucket.isEmpty else {
+            throw reader.error("bucket", "is required: the S3 bucket the Cost & Usage Report is delivered to")
+        }
+        self.bucket = bucket
+        guard let name = try reader.string("report_name"), !name.isEmpty, !name.contains("/") else {
+            throw reader.error("report_name", "is required: the report (or Data Exports export) name, without slashes")
+        }
+        reportName = name
+        var prefix = try reader.string("prefix", default: "")
+        while prefix.hasPrefix("/") { prefix.removeFirst() }
+        if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+        self.prefix = prefix
+        months = try reader.int("months", default: 2, range: 1...36)
+        bucketRegion = try reader.string("bucket_region")
+    }
 }
 
 /// How long finished work is kept in the spool.

@@ -55,4 +55,36 @@ public enum IndexTemplates {
         // Sorted keys: the same bytes every run.
         return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
     }
+
+    /// The template of the billing revision indices (`<prefix>cloudspool-awsbilling-*`).
+    ///
+    /// The exact columns of a revision are mapped when load creates its index
+    /// (from the manifest's types); this template is the safety net: any
+    /// number is a `double` (never a `long` guessed from a first value of 0,
+    /// which would truncate later decimals and break the sums), strings are
+    /// keywords, and nothing is guessed from text.
+    public static func billing(revisionStem: String) -> Data {
+        let template: [String: Any] = [
+            "index_patterns": ["\(revisionStem)-*"],
+            "priority": 200,
+            "_meta": ["managed_by": "cloudspool", "version": 1],
+            "template": [
+                "settings": ["index.mapping.total_fields.limit": 5000],
+                "mappings": [
+                    "date_detection": false,
+                    "numeric_detection": false,
+                    "dynamic_templates": [
+                        ["numbers_as_doubles": ["match_mapping_type": "long", "mapping": ["type": "double"]]],
+                        ["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]]],
+                    ],
+                    "properties": [
+                        "@timestamp": ["type": "date"],
+                        "cloud": ["properties": ["provider": ["type": "keyword"], "account": ["properties": ["id": ["type": "keyword"]]]]],
+                        "cloudspool": ["properties": ["billing_period": ["type": "keyword"], "revision": ["type": "keyword"], "report_file": ["type": "keyword"]]],
+                    ],
+                ],
+            ],
+        ]
+        return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
+    }
 }

@@ -2,10 +2,22 @@
 public struct IndexNaming: Sendable {
     public let prefix: String
     public let cloudtrailStem: String
+    /// The alias stem of billing periods (`awsbilling` -> `awsbilling-2026.11`).
+    public let billingStem: String
+    /// The stem of the per-revision physical indices; deliberately outside `awsbilling-*`.
+    public let billingRevisionStem: String
 
     public init(config: CloudspoolConfig) {
         prefix = config.index?.indexPrefix ?? ""
         cloudtrailStem = prefix + (config.index?.names.cloudtrail ?? "awscli-trail")
+        let billing = config.index?.names.billing ?? "awsbilling"
+        billingStem = prefix + billing
+        billingRevisionStem = prefix + "cloudspool-" + billing
+    }
+
+    /// The billing template: name and body.
+    public var billingTemplate: (name: String, body: Data) {
+        (prefix + "cloudspool-billing", IndexTemplates.billing(revisionStem: billingRevisionStem))
     }
 
     /// The CloudTrail template: name and body.

@@ -6,13 +6,30 @@ public enum Stages {
     public static let transformSummary = ["files", "records", "documents", "rejected", "quarantined", "bytes", "ndjson_files"]
     public static let loadSummary = ["files", "documents", "indexed", "deadlettered", "quarantined", "retries", "bytes"]
 
-    /// fetch: the CloudTrail bucket into raw runs.
-    public static func fetch(_ context: StageContext, _ report: inout RunReport) throws {
-        let settings = try context.config.requireCloudTrail()
+    /// The collectors fetch knows.
+    public static let collectors = ["cloudtrail", "billing"]
+
+    /// fetch: each chosen collector (default: every configured one) into raw runs.
+    public static func fetch(_ context: StageContext, collectors chosen: [String], _ report: inout RunReport) throws {
+        let collectors = chosen.isEmpty ? context.config.configuredCollectors : chosen
+        guard !collectors.isEmpty else {
+            throw CloudspoolError(.configuration, "\(context.config.file): nothing to fetch: configure a 'cloudtrail' or 'billing' section")
+        }
         let aws = try AWSAccess(settings: context.config.aws, environment: context.environment, clock: context.clock, logger: context.logger)
-        let s3 = try aws.s3(bucket: settings.bucket, region: settings.bucketRegion)
-        let fetcher = CloudTrailFetcher(settings: settings, s3: s3, layout: context.layout, clock: context.clock, logger: context.logger)
-        try fetcher.run(report: &report)
+        for collector in collectors {
+            switch collector {
+            case CloudTrailFetcher.collector:
+                let settings = try context.config.requireCloudTrail()
+                let s3 = try aws.s3(bucket: settings.bucket, region: settings.bucketRegion)
+                try CloudTrailFetcher(settings: settings, s3: s3, layout: context.layout, clock: context.clock, logger: context.logger).run(report: &report)
+            case BillingFetcher.collector:
+                let settings = try context.config.requireBilling()
+                let s3 = try aws.s3(bucket: settings.bucket, region: settings.bucketRegion)
+                try BillingFetcher(settings: settings, s3: s3, layout: context.layout, clock: context.clock, logger: context.logger).run(report: &report)
+            default:
+                throw CloudspoolError(.configuration, "unknown collector '\(collector)' (known: \(Self.collectors.joined(separator: ", ")))")
+            }
+        }
     }
 
     /// transform: pending raw runs (or one replayed path) into NDJSON.
@@ -20,13 +37,26 @@ public enum Stages {
         let naming = IndexNaming(config: context.config)
         let transformer = CloudTrailTransformer(layout: context.layout, indexStem: naming.cloudtrailStem,
                                                 maxFileBytes: context.config.transform.maxFileBytes, clock: context.clock, logger: context.logger)
+        let billing = BillingTransformer(layout: context.layout, naming: naming, maxFileBytes: context.config.transform.maxFileBytes,
+                                         clock: context.clock, logger: context.logger)
         if let replay {
-            try transformer.replay(path: URL(fileURLWithPath: replay), report: &report)
+            let url = URL(fileURLWithPath: replay)
+            let manifest = url.appendingPathComponent(RawRunManifest.fileName)
+            if FileManager.default.fileExists(atPath: manifest.path), (try? RawRunManifest.read(runFolder: url))?.collector == BillingTransformer.collector {
+                try billing.replay(runFolder: url, report: &report)
+            } else {
+                try transformer.replay(path: url, report: &report)
+            }
             return
         }
         try transformer.run(report: &report)
+        try billing.run(report: &report)
         let retention = Retention(layout: context.layout, settings: context.config.retention, logger: context.logger)
-        report.add("raw_runs_removed", Int64(try retention.pruneRaw(collector: CloudTrailTransformer.collector, now: context.clock.now())))
+        var removed = 0
+        for collector in [CloudTrailTransformer.collector, BillingTransformer.collector] {
+            removed += try retention.pruneRaw(collector: collector, now: context.clock.now())
+        }
+        report.add("raw_runs_removed", Int64(removed))
     }
 
     /// load: pending NDJSON (or one replayed path) into the index.
@@ -44,6 +74,7 @@ public enum Stages {
             return
         }
         try loader.run(collector: CloudTrailTransformer.collector, template: naming.cloudtrailTemplate, report: &report)
+        try BillingLoader(bulk: loader, client: client, layout: context.layout, naming: naming, logger: context.logger).run(report: &report)
         let retention = Retention(layout: context.layout, settings: context.config.retention, logger: context.logger)
         report.add("ndjson_removed", Int64(try retention.pruneNDJSON(collector: CloudTrailTransformer.collector, now: context.clock.now())))
     }

@@ -83,6 +83,11 @@ public final class S3Client {
         return result
     }
 
+    /// A small object (a manifest) read into memory.
+    public func getObjectData(key: String) throws -> Data {
+        try client.send(operation: "GetObject", path: objectPath(key)).body
+    }
+
     /// Streams an object into `sink`; `restart` is called before each attempt.
     /// Returns the response head and the SHA-256 of what was received.
     public func getObject(key: String, restart: () throws -> Void, sink: (UnsafeRawBufferPointer) throws -> Void) throws -> (head: HTTPResponseHead, size: Int64, sha256: String) {

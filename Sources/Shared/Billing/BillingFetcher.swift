@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+
+/// The billing source of fetch: for each billing period looked at, reads the
+/// report's manifest and, when it names a revision (assembly / execution)
+/// not fetched before, stores the manifest and every report file of that
+/// revision, byte for byte, as one raw run.
+public final class BillingFetcher {
+    public static let collector = "billing"
+
+    /// `state/fetch-billing.json`: the revision fetched last, per period (`2026-11`).
+    public struct State: Codable, Sendable, Equatable {
+        public var periods: [String: String] = [:]
+        public init() {}
+    }
+
+    let settings: BillingSettings
+    let s3: S3Client
+    let layout: SpoolLayout
+    let clock: RuntimeClock
+    let logger: Logger
+    let store: CheckpointStore<State>
+    let paths: CURLayout
+
+    public init(settings: BillingSettings, s3: S3Client, layout: SpoolLayout, clock: RuntimeClock = .system, logger: Logger) {
+        self.settings = settings
+        self.s3 = s3
+        self.layout = layout
+        self.clock = clock
+        self.logger = logger
+        self.store = CheckpointStore(layout: layout, name: "fetch-\(Self.collector)")
+        self.paths = CURLayout(prefix: settings.prefix, reportName: settings.reportName)
+    }
+
+    public func run(report: inout RunReport) throws {
+        var state = try store.load() ?? State()
+        var found = 0
+        for back in 0..<settings.months {
+            let period = CURLayout.periodStart(monthsBack: back, from: clock.now())
+            do {
+                if try fetchPeriod(period, state: &state, report: &report) { found += 1 }
+            } catch let error as AWSServiceError {
+                report.errors.append("\(error); the billing period \(UTCDate.day(period).prefix(7)) is tried again on the next run")
+            } catch let error as HTTPClientError {
+                report.errors.append("\(error) while fetching the billing period \(UTCDate.day(period).prefix(7)); tried again on the next run")
+            }
+        }
+        if found == 0 && report.errors.isEmpty {
+            report.errors.append("no Cost & Usage Report manifest found for the last \(settings.months) billing period(s) under s3://\(settings.bucket)/\(settings.prefix)\(settings.reportName)/ (check billing.bucket, billing.prefix and billing.report_name)")
+        }
+    }
+
+    /// Fetches one period if its manifest names a new revision. Returns whether a manifest was found.
+    func fetchPeriod(_ period: Date, state: inout State, report: inout RunReport) throws -> Bool {
+        let periodKey = String(UTCDate.day(period).prefix(7))
+        guard let (key, format, data) = try locateManifest(period) else {
+            logger.info("no report manifest for this period yet", metadata: ["period": "\(periodKey)"])
+            return false
+        }
+        let manifest = try CURManifest.parse(data, format: format, key: key)
+        do {
+            try manifest.checkSupported(key: key)
+        } catch let error as CloudspoolError {
+            report.errors.append(error.message)
+            return true
+        }
+        if state.periods[periodKey] == manifest.revisionId {
+            logger.info("report unchanged", metadata: ["period": "\(periodKey)", "revision": "\(manifest.revisionId)"])
+            return true
+        }
+        logger.info("new report revision", metadata: ["period": "\(periodKey)", "revision": "\(manifest.revisionId)", "files": "\(manifest.reportKeys.count)"])
+        let now = clock.now()
+        let writer = try RawRunWriter(layout: layout, collector: Self.collector, runID: RunID(date: now), startedAt: now)
+        let manifestPath = "objects/" + SafePath.relativePath(forKey: key)
+        let manifestURL = try writer.fileURL(manifestPath)
+        try SpoolFiles.writeAtomically(data, to: manifestURL)
+        writer.add(RawRunManifest.Entry(path: manifestPath, service: "s3", operation: "GetObject", account: manifest.account, region: nil,
+                                        parameters: ["Bucket": settings.bucket, "Key": key, "Role": "cur-manifest", "Format": format.rawValue],
+                                        requestedAt: UTCDate.iso8601(now), httpStatus: 200, size: Int64(data.count), sha256: SHA256Hex.of(data)))
+        for (n, reportKey) in manifest.reportKeys.enumerated() {
+            do {
+                let entry = try writer.storeObject(from: s3, bucket: settings.bucket, key: reportKey, account: manifest.account, region: nil,
+                                                   extraParameters: ["Role": "cur-report", "Part": String(n)], clock: clock)
+                report.add("files")
+                report.add("bytes", entry.size)
+            } catch let error as AWSServiceError where error.status == 404 {
+                // The manifest names a file that is not there: set the revision aside, keep the previous one in the index.
+                let reason = "the report manifest \(key) names \(reportKey), which does not exist in s3://\(settings.bucket) (\(error.code)); revision \(manifest.revisionId) of \(periodKey) is not loaded, the previous revision stays in the index"
+                let target = layout.quarantine("fetch").appendingPathComponent(writer.runID.value, isDirectory: true)
+                try SpoolFiles.move(writer.folder, to: target)
+                try SpoolFiles.writeAtomically(Data((reason + "\n").utf8), to: target.appendingPathExtension("reason"))
+                report.errors.append(reason + "; see \(target.path).reason")
+                report.add("quarantined")
+                state.periods[periodKey] = manifest.revisionId
+                try store.save(state)
+                return true
+            }
+        }
+        let folder = try writer.commit(finishedAt: clock.now())
+        state.periods[periodKey] = manifest.revisionId
+        try store.save(state)
+        report.add("runs")
+        logger.info("raw run ready", metadata: ["run": "\(folder.lastPathComponent)", "period": "\(periodKey)", "files": "\(manifest.reportKeys.count)"])
+        return true
+    }
+
+    /// The period's manifest: legacy layout first, then CUR 2.0. Nil when neither exists.
+    func locateManifest(_ period: Date) throws -> (String, CURManifest.Format, Data)? {
+        for (key, format) in [(paths.legacyManifestKey(periodStart: period), CURManifest.Format.legacy),
+                              (paths.cur2ManifestKey(periodStart: period), .cur2)] {
+            do {
+                let data = try s3.getObjectData(key: key)
+                return (key, format, data)
+            } catch let error as AWSServiceError where error.status == 404 {
+                continue
+            }
+        }
+        return nil
+    }
+}

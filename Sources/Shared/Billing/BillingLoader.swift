@@ -1,0 +1,149 @@
+import Foundation
+import Logging
+
+/// The billing side of load: indexes each report revision into its own
+/// index, checks that the index holds every line item, then moves the
+/// period's alias (`awsbilling-2026.11`) from the previous revision to the
+/// new one in one `_aliases` request and deletes the previous revision's
+/// index. A reader of the alias sees the old revision or the new one, never
+/// both and never neither.
+///
+/// The swap uses `remove` + `add` in one request followed by a `DELETE` of
+/// the old index, which every supported Elasticsearch and OpenSearch version
+/// accepts (`remove_index` would do both at once, but osmem, the test
+/// server, rejects it).
+public final class BillingLoader {
+    public static let collector = BillingFetcher.collector
+
+    /// `state/load-billing.json`: revisions whose alias swap is done.
+    public struct State: Codable, Sendable {
+        public var switched: [String] = []
+        public init() {}
+    }
+
+    let bulk: BulkLoader
+    let client: IndexClient
+    let layout: SpoolLayout
+    let naming: IndexNaming
+    let logger: Logger
+    let store: CheckpointStore<State>
+
+    public init(bulk: BulkLoader, client: IndexClient, layout: SpoolLayout, naming: IndexNaming, logger: Logger) {
+        self.bulk = bulk
+        self.client = client
+        self.layout = layout
+        self.naming = naming
+        self.logger = logger
+        self.store = CheckpointStore(layout: layout, name: "load-billing")
+    }
+
+    /// Revisions not switched yet, oldest first.
+    func pendingRevisions() throws -> [BillingRevision] {
+        let switched = Set(try store.load()?.switched ?? [])
+        let folder = layout.ndjson(Self.collector)
+        return try SpoolFiles.list(folder).filter { $0.hasSuffix(BillingRevision.suffix) }.compactMap { name in
+            let revision = try JSONDecoder().decode(BillingRevision.self, from: Data(contentsOf: folder.appendingPathComponent(name)))
+            return switched.contains(revision.runId) ? nil : revision
+        }
+    }
+
+    public func run(report: inout RunReport) throws {
+        let pending = try pendingRevisions()
+        guard !pending.isEmpty else { return }
+        try bulk.installTemplate(naming.billingTemplate)
+        // Of several pending revisions of one period only the newest is loaded.
+        let newest = Dictionary(grouping: pending, by: \.period).mapValues { $0.max { $0.runId < $1.runId }!.runId }
+        for revision in pending {
+            if newest[revision.period] != revision.runId {
+                logger.info("revision superseded before it was loaded", metadata: ["period": "\(revision.period)", "revision": "\(revision.revision)"])
+                try markSwitched(revision)
+                continue
+            }
+            try load(revision, report: &report)
+        }
+    }
+
+    func load(_ revision: BillingRevision, report: inout RunReport) throws {
+        try createIndex(revision)
+        let deadBefore = report.count("deadlettered")
+        let folder = layout.ndjson(Self.collector)
+        let offsets = try bulk.store.load() ?? BulkLoader.State()
+        for name in revision.files {
+            let url = folder.appendingPathComponent(name)
+            let done = offsets.files["\(Self.collector)/\(name)"] ?? 0
+            if done < SpoolFiles.size(url) {
+                try bulk.load(file: url, collector: Self.collector, from: done, checkpoint: true, report: &report)
+            }
+        }
+        if report.count("deadlettered") > deadBefore {
+            report.errors.append("billing period \(revision.period): the index rejected some line items (see deadletter/billing/); revision \(revision.revision) is not switched in, the previous revision stays in \(revision.alias)")
+            return
+        }
+        try expect(client.send(method: "POST", path: "/\(revision.physicalIndex)/_refresh"), "refreshing \(revision.physicalIndex)")
+        let count = try documentCount(revision.physicalIndex)
+        guard count == revision.documents else {
+            report.errors.append("billing period \(revision.period): index \(revision.physicalIndex) holds \(count) documents, the report has \(revision.documents); not switched in, the previous revision stays in \(revision.alias); the next run tries again")
+            return
+        }
+        try swapAlias(revision)
+        try markSwitched(revision)
+        report.add("revisions_switched")
+        logger.info("billing revision switched in", metadata: ["alias": "\(revision.alias)", "index": "\(revision.physicalIndex)", "documents": "\(count)"])
+    }
+
+    func createIndex(_ revision: BillingRevision) throws {
+        let body = Data("{\"mappings\":\(revision.mappingsJSON)}".utf8)
+        let response = try client.send(method: "PUT", path: "/\(revision.physicalIndex)", body: body)
+        if (200..<300).contains(response.status) { return }
+        if response.status == 400, String(decoding: response.body, as: UTF8.self).contains("resource_already_exists_exception") { return }
+        throw CloudspoolError(.index, "cannot create index \(revision.physicalIndex): HTTP \(response.status) \(IndexClient.describe(response))\(IndexClient.advice(response.status))")
+    }
+
+    func documentCount(_ index: String) throws -> Int64 {
+        let response = try client.send(method: "GET", path: "/\(index)/_count")
+        try expect(response, "counting \(index)")
+        let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        return (json?["count"] as? NSNumber)?.int64Value ?? -1
+    }
+
+    func swapAlias(_ revision: BillingRevision) throws {
+        let alias = revision.alias
+        let current = try client.send(method: "GET", path: "/_alias/\(alias)")
+        var holders: [String] = []
+        if current.status == 200, let json = try JSONSerialization.jsonObject(with: current.body) as? [String: Any] {
+            holders = json.keys.sorted()
+        } else if current.status == 404 {
+            let concrete = try client.send(method: "HEAD", path: "/\(alias)")
+            if concrete.status == 200 {
+                throw CloudspoolError(.index, "\(alias) exists as an index, not an alias (written by an older integration?); cloudspool serves each billing period through an alias of that name: reindex or delete the index \(alias), then run load again")
+            }
+        } else {
+            try expect(current, "reading alias \(alias)")
+        }
+        var actions: [[String: Any]] = holders.filter { $0 != revision.physicalIndex }.map { ["remove": ["index": $0, "alias": alias]] }
+        actions.append(["add": ["index": revision.physicalIndex, "alias": alias]])
+        let body = try JSONSerialization.data(withJSONObject: ["actions": actions], options: [.sortedKeys])
+        try expect(client.send(method: "POST", path: "/_aliases", body: body), "moving alias \(alias)")
+        // Drop every other revision index of the period (the previous one, and any left by an interrupted run).
+        let listing = try client.send(method: "GET", path: "/_cat/indices/\(naming.billingRevisionStem)-\(revision.period)-*?format=json&h=index")
+        try expect(listing, "listing revision indices")
+        let indices = (try JSONSerialization.jsonObject(with: listing.body) as? [[String: Any]] ?? []).compactMap { $0["index"] as? String }
+        for old in indices where old != revision.physicalIndex {
+            let response = try client.send(method: "DELETE", path: "/\(old)")
+            if response.status != 404 { try expect(response, "deleting superseded index \(old)") }
+            logger.info("superseded billing revision deleted", metadata: ["index": "\(old)"])
+        }
+    }
+
+    func markSwitched(_ revision: BillingRevision) throws {
+        var state = try store.load() ?? State()
+        state.switched.append(revision.runId)
+        try store.save(state)
+    }
+
+    func expect(_ response: HTTPResponse, _ what: String) throws {
+        guard (200..<300).contains(response.status) else {
+            throw CloudspoolError(.index, "the index failed \(what): HTTP \(response.status) \(IndexClient.describe(response))\(IndexClient.advice(response.status))")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+
+/// The billing transform: every fetched report revision becomes NDJSON for
+/// its own index plus a revision file; a revision with bad input (truncated
+/// gzip, a row with the wrong number of columns, a value that is not of its
+/// column's type) is set aside whole, so the previous revision stays in place.
+public final class BillingTransformer {
+    public static let collector = BillingFetcher.collector
+
+    let layout: SpoolLayout
+    let naming: IndexNaming
+    let maxFileBytes: Int
+    let clock: RuntimeClock
+    let logger: Logger
+    let store: CheckpointStore<CloudTrailTransformer.State>
+
+    public init(layout: SpoolLayout, naming: IndexNaming, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
+        self.layout = layout
+        self.naming = naming
+        self.maxFileBytes = maxFileBytes
+        self.clock = clock
+        self.logger = logger
+        self.store = CheckpointStore(layout: layout, name: "transform")
+    }
+
+    public func run(report: inout RunReport) throws {
+        let done = Set(try store.load()?.done[Self.collector] ?? [])
+        let folder = layout.raw(Self.collector)
+        for name in SpoolFiles.list(folder) where !done.contains(name) && RunID(name) != nil {
+            try transform(runFolder: folder.appendingPathComponent(name, isDirectory: true), outputName: name, report: &report, quarantineOnError: true)
+            var state = try store.load() ?? CloudTrailTransformer.State()
+            state.done[Self.collector, default: []].append(name)
+            try store.save(state)
+        }
+    }
+
+    /// Transforms a raw billing run again (new NDJSON names, same documents and ids).
+    public func replay(runFolder: URL, report: inout RunReport) throws {
+        try transform(runFolder: runFolder, outputName: "\(runFolder.lastPathComponent).replay-\(RunID(date: clock.now()).value)",
+                      report: &report, quarantineOnError: false)
+    }
+
+    func transform(runFolder: URL, outputName: String, report: inout RunReport, quarantineOnError: Bool) throws {
+        let run = try RawRunManifest.read(runFolder: runFolder)
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        do {
+            guard let manifestEntry = run.entries.first(where: { $0.parameters["Role"] == "cur-manifest" }) else {
+                throw CloudspoolError(.format, "the raw run has no report manifest")
+            }
+            let key = manifestEntry.parameters["Key"] ?? manifestEntry.path
+            let format = CURManifest.Format(rawValue: manifestEntry.parameters["Format"] ?? "legacy") ?? .legacy
+            let manifest = try CURManifest.parse(try Data(contentsOf: runFolder.appendingPathComponent(manifestEntry.path)), format: format, key: key)
+            try manifest.checkSupported(key: key)
+            let physical = "\(naming.billingRevisionStem)-\(manifest.periodSuffix)-\(BillingRevision.indexSafe(manifest.revisionId))"
+            var documents: Int64 = 0
+            var mappings: [String: Any]?
+            let reports = run.entries.filter { $0.parameters["Role"] == "cur-report" }
+                .sorted { Int($0.parameters["Part"] ?? "") ?? 0 < Int($1.parameters["Part"] ?? "") ?? 0 }
+            for (part, entry) in reports.enumerated() {
+                let reportKey = entry.parameters["Key"] ?? entry.path
+                let url = runFolder.appendingPathComponent(entry.path)
+                var parser = CSVStreamParser()
+                var builder: CURDocumentBuilder?
+                var pending: [UInt8] = []
+                pending.reserveCapacity(1 << 20)
+                var rowNumber = 0
+                let handleRow: (CSVStreamParser.Row) throws -> Void = { row in
+                    guard builder != nil else {
+                        let header = (0..<row.count).map { row.string($0) }
+                        let plan = CURColumnPlan(header: header, manifest: manifest)
+                        if mappings == nil { mappings = plan.mappings }
+                        builder = CURDocumentBuilder(plan: plan, physicalIndex: physical, part: part, periodSuffix: manifest.periodSuffix,
+                                                     periodStart: UTCDate.iso8601(manifest.periodStart), revision: manifest.revisionId, reportKey: reportKey)
+                        return
+                    }
+                    rowNumber += 1
+                    try builder!.append(row: row, rowNumber: rowNumber, to: &pending)
+                    if pending.count >= 1 << 20 {
+                        try output.write(pending)
+                        pending.removeAll(keepingCapacity: true)
+                    }
+                }
+                do {
+                    if reportKey.hasSuffix(".gz") {
+                        try GzipDecoder.decodeFile(url) { chunk in try parser.feed(chunk, row: handleRow) }
+                    } else {
+                        try FileChunkReader.read(url) { chunk in try parser.feed(chunk, row: handleRow) }
+                    }
+                    try parser.finish(row: handleRow)
+                } catch let error as CloudspoolError {
+                    throw CloudspoolError(error.code, "\(reportKey): \(error.message)", underlying: error.underlying)
+                }
+                try output.write(pending)
+                documents += Int64(rowNumber)
+                report.add("files")
+                report.add("bytes", entry.size)
+                try output.rotateIfFull()
+            }
+            let files = try output.commit()
+            let mappingsData = try JSONSerialization.data(withJSONObject: mappings ?? ["properties": [:]], options: [.sortedKeys])
+            let revision = BillingRevision(runId: outputName, period: manifest.periodSuffix, revision: manifest.revisionId, format: format.rawValue,
+                                           physicalIndex: physical, alias: "\(naming.billingStem)-\(manifest.periodSuffix)", documents: documents,
+                                           files: files.map(\.lastPathComponent), mappingsJSON: String(decoding: mappingsData, as: UTF8.self))
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try SpoolFiles.writeAtomically(try encoder.encode(revision), to: layout.ndjson(Self.collector).appendingPathComponent(outputName + BillingRevision.suffix))
+            report.add("records", documents)
+            report.add("documents", documents)
+            report.add("ndjson_files", Int64(files.count))
+            logger.info("report revision transformed", metadata: ["period": "\(manifest.periodSuffix)", "revision": "\(manifest.revisionId)", "documents": "\(documents)"])
+        } catch let error as CloudspoolError where error.code == .format || error.code == .decompression {
+            output.discard()
+            guard quarantineOnError else { throw error }
+            let target = layout.quarantine("transform").appendingPathComponent(run.runId, isDirectory: true)
+            let reason = "\(error.message) [billing raw run \(run.runId)]; the whole revision is set aside and the previous revision stays in the index"
+            try SpoolFiles.move(runFolder, to: target)
+            try SpoolFiles.writeAtomically(Data((reason + "\n").utf8), to: target.appendingPathExtension("reason"))
+            report.errors.append("quarantined billing run \(run.runId): \(error.message); see \(target.path).reason")
+            report.add("quarantined")
+        } catch {
+            output.discard()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+
+extension RawRunWriter {
+    /// Downloads an S3 object, byte for byte, to `objects/<key>` of this run
+    /// and adds its manifest entry (size and SHA-256 of what was received).
+    @discardableResult
+    public func storeObject(from s3: S3Client, bucket: String, key: String, account: String?, region: String?,
+                            extraParameters: [String: String] = [:], clock: RuntimeClock) throws -> RawRunManifest.Entry {
+        let relative = "objects/" + SafePath.relativePath(forKey: key)
+        let url = try fileURL(relative)
+        let file = try OutputFile(creating: url)
+        let requestedAt = clock.now()
+        let result = try s3.getObject(key: key, restart: { try file.truncate(to: 0) }, sink: { try file.write($0) })
+        try file.sync()
+        try file.close()
+        var parameters = ["Bucket": bucket, "Key": key]
+        parameters.merge(extraParameters) { _, new in new }
+        let entry = RawRunManifest.Entry(
+            path: relative, service: "s3", operation: "GetObject", account: account, region: region,
+            parameters: parameters, requestedAt: UTCDate.iso8601(requestedAt), httpStatus: result.head.status,
+            size: result.size, sha256: result.sha256)
+        add(entry)
+        return entry
+    }
+}
