@@ -25,8 +25,8 @@ public struct AWSEndpointResolver: Sendable {
     public func endpoint(for service: AWSService, region: String) -> String {
         if let override = override(for: service) { return override }
         let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
-        if service.isGlobal {
-            return "https://\(service.endpointPrefix).\(suffix)"
+        if let host = service.globalHost {
+            return region.hasPrefix("cn-") ? "https://\(service.endpointPrefix).\(region).\(suffix)" : "https://\(host)"
         }
         return "https://\(service.endpointPrefix).\(region).\(suffix)"
     }

@@ -12,6 +12,7 @@ public struct CloudspoolConfig: Sendable {
     public let aws: AWSSettings
     public let cloudtrail: CloudTrailSettings?
     public let billing: BillingSettings?
+    public let inventory: InventorySettings?
     public let transform: TransformSettings
     public let index: IndexSettings?
     public let retention: RetentionSettings
@@ -75,6 +76,15 @@ public struct CloudspoolConfig: Sendable {
             _ = try top.child("billing")
         }
 
+        var inventory: InventorySettings?
+        if top.isPresent("inventory") {
+            var reader = try top.child("inventory")
+            inventory = try InventorySettings(reader: &reader)
+            try reader.finish()
+        } else {
+            _ = try top.child("inventory")
+        }
+
         var transformReader = try top.child("transform")
         let transform = try TransformSettings(reader: &transformReader)
         try transformReader.finish()
@@ -93,7 +103,7 @@ public struct CloudspoolConfig: Sendable {
         try retentionReader.finish()
 
         try top.finish()
-        return CloudspoolConfig(spool: spool, aws: aws, cloudtrail: cloudtrail, billing: billing, transform: transform, index: index, retention: retention, file: file)
+        return CloudspoolConfig(spool: spool, aws: aws, cloudtrail: cloudtrail, billing: billing, inventory: inventory, transform: transform, index: index, retention: retention, file: file)
     }
 
     /// The CloudTrail settings, or an error saying the section is needed.
@@ -112,11 +122,20 @@ public struct CloudspoolConfig: Sendable {
         return billing
     }
 
+    /// The inventory settings, or an error saying the section is needed.
+    public func requireInventory() throws -> InventorySettings {
+        guard let inventory else {
+            throw CloudspoolError(.configuration, "\(file): the 'inventory' section is required to collect the inventory (accounts and regions)")
+        }
+        return inventory
+    }
+
     /// The collectors this config sets up, in the order stages run them.
     public var configuredCollectors: [String] {
         var result: [String] = []
         if cloudtrail != nil { result.append("cloudtrail") }
         if billing != nil { result.append("billing") }
+        if inventory != nil { result.append("inventory") }
         return result
     }
 
@@ -256,7 +275,8 @@ public struct IndexSettings: Sendable {
         indexPrefix = try reader.string("index_prefix", default: "")
         var namesReader = try reader.child("names")
         names = IndexNames(cloudtrail: try namesReader.string("cloudtrail", default: "awscli-trail"),
-                           billing: try namesReader.string("billing", default: "awsbilling"))
+                           billing: try namesReader.string("billing", default: "awsbilling"),
+                           inventory: try namesReader.string("inventory", default: "awscli"))
         try namesReader.finish()
         switch auth {
         case .basic:
@@ -278,6 +298,50 @@ public struct IndexSettings: Sendable {
 public struct IndexNames: Sendable {
     public let cloudtrail: String
     public let billing: String
+    public let inventory: String
+}
+
+/// Which accounts and regions the inventory covers, and how it reaches them.
+public struct InventorySettings: Sendable {
+    /// A file of account ids, one per line, `#` comments (the format of `account.txt`).
+    public let accountsFile: String?
+    /// Account ids listed in the config.
+    public let accounts: [String]
+    /// Whether to list the organization's active accounts (`organizations:ListAccounts`).
+    public let organizations: Bool
+    /// Whether the accounts of the shared config's role profiles are included.
+    public let profiles: Bool
+    /// The role assumed in each member account.
+    public let roleName: String
+    /// The external id the role's trust policy asks for, if any.
+    public let externalId: String?
+    /// Regions, or `all` for every region enabled in the account.
+    public let regions: [String]
+    /// Account x region units worked on at once.
+    public let concurrency: Int
+    /// CloudTrail events looked up per instance (0 turns it off).
+    public let lookupEvents: Int
+
+    init(reader: inout ConfigNodeReader) throws {
+        accountsFile = try reader.string("accounts_file")
+        accounts = try reader.stringList("accounts")
+        for account in accounts where !AccountID.isValid(account) {
+            throw reader.error("accounts", "must list 12-digit AWS account ids, not '\(account)'")
+        }
+        organizations = try reader.bool("organizations", default: false)
+        profiles = try reader.bool("profiles", default: false)
+        roleName = try reader.string("role_name", default: "EnergyLogReadOnly")
+        externalId = try reader.string("external_id")
+        regions = try reader.stringList("regions")
+        if regions.isEmpty {
+            throw reader.error("regions", "is required: a list of regions, or [all] for every region enabled in each account")
+        }
+        concurrency = try reader.int("concurrency", default: 4, range: 1...64)
+        lookupEvents = try reader.int("lookup_events", default: 100, range: 0...1000)
+        if accountsFile == nil && accounts.isEmpty && !organizations && !profiles {
+            throw reader.error("accounts", "or accounts_file, organizations: true or profiles: true is needed: which accounts to collect")
+        }
+    }
 }
 
 /// Where the Cost & Usage Reports are.

@@ -9,7 +9,7 @@ public struct AWSAccess: Sendable {
     public let endpoints: AWSEndpointResolver
     public let credentials: any CredentialProvider
     public let chain: CredentialChainBuilder
-    let settings: AWSSettings
+    public let settings: AWSSettings
     let clock: RuntimeClock
     let logger: Logger
 

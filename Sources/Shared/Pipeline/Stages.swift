@@ -2,12 +2,12 @@ import Foundation
 
 /// The work of each stage, called by the thin executables through `StageRunner`.
 public enum Stages {
-    public static let fetchSummary = ["runs", "files", "bytes", "listed", "skipped"]
+    public static let fetchSummary = ["runs", "files", "calls", "bytes", "listed", "skipped"]
     public static let transformSummary = ["files", "records", "documents", "rejected", "quarantined", "bytes", "ndjson_files"]
     public static let loadSummary = ["files", "documents", "indexed", "deadlettered", "quarantined", "retries", "bytes"]
 
     /// The collectors fetch knows.
-    public static let collectors = ["cloudtrail", "billing"]
+    public static let collectors = ["cloudtrail", "billing", "inventory"]
 
     /// fetch: each chosen collector (default: every configured one) into raw runs.
     public static func fetch(_ context: StageContext, collectors chosen: [String], _ report: inout RunReport) throws {
@@ -26,6 +26,10 @@ public enum Stages {
                 let settings = try context.config.requireBilling()
                 let s3 = try aws.s3(bucket: settings.bucket, region: settings.bucketRegion)
                 try BillingFetcher(settings: settings, s3: s3, layout: context.layout, clock: context.clock, logger: context.logger).run(report: &report)
+            case InventoryFetcher.collector:
+                let settings = try context.config.requireInventory()
+                try InventoryFetcher(settings: settings, access: aws, layout: context.layout, environment: context.environment,
+                                     clock: context.clock, logger: context.logger).run(report: &report)
             default:
                 throw CloudspoolError(.configuration, "unknown collector '\(collector)' (known: \(Self.collectors.joined(separator: ", ")))")
             }

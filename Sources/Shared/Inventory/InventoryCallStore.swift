@@ -1,0 +1,46 @@
+import Foundation
+
+/// Collects the raw answers of an inventory run from several threads: each
+/// page is written to `responses/<account>/<region>/<service>/<Operation>-<NNNN>.<ext>`
+/// of the run, and its manifest entry is added under a lock.
+public final class InventoryCallStore: @unchecked Sendable {
+    let writer: RawRunWriter
+    private let lock = NSLock()
+    private var counters: [String: Int] = [:]
+    private var errors: [String] = []
+    private var calls = 0
+    private var bytes: Int64 = 0
+
+    public init(writer: RawRunWriter) {
+        self.writer = writer
+    }
+
+    /// Stores one answer body, byte for byte.
+    public func store(_ body: Data, service: String, operation: String, account: String, region: String,
+                      parameters: [String: String], status: Int, requestedAt: Date, json: Bool) throws {
+        let base = "responses/\(account)/\(region)/\(service)/\(operation)"
+        let number: Int = lock.withLock {
+            counters[base, default: 0] += 1
+            return counters[base]!
+        }
+        let path = base + String(format: "-%04d", number) + (json ? ".json" : ".xml")
+        try SpoolFiles.writeAtomically(body, to: try writer.fileURL(path))
+        let entry = RawRunManifest.Entry(path: path, service: service, operation: operation, account: account, region: region,
+                                         parameters: parameters, requestedAt: UTCDate.iso8601(requestedAt), httpStatus: status,
+                                         size: Int64(body.count), sha256: SHA256Hex.of(body))
+        lock.withLock {
+            writer.add(entry)
+            calls += 1
+            bytes += Int64(body.count)
+        }
+    }
+
+    /// Records a problem of one account/region/call; the run goes on.
+    public func recordError(_ text: String) {
+        lock.withLock { errors.append(text) }
+    }
+
+    public var summary: (calls: Int, bytes: Int64, errors: [String]) {
+        lock.withLock { (calls, bytes, errors) }
+    }
+}
