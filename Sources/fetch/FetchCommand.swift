@@ -22,6 +22,10 @@ struct FetchCommand: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    static func main() {
+        StageCommandMain.main(FetchCommand.self)
+    }
+
     @Option(name: .long, help: ArgumentHelp("Fetch only this collector: cloudtrail or billing (repeatable). Default: every collector the config sets up.", valueName: "name"))
     var collector: [String] = []
 

@@ -22,6 +22,10 @@ struct LoadCommand: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    static func main() {
+        StageCommandMain.main(LoadCommand.self)
+    }
+
     @Option(name: .long, help: ArgumentHelp("Send this NDJSON file (or every file of this folder) again from its start; checkpoints are not moved.", valueName: "path"))
     var replay: String?
 

@@ -22,6 +22,10 @@ struct TransformCommand: ParsableCommand {
 
     @OptionGroup var options: CommonOptions
 
+    static func main() {
+        StageCommandMain.main(TransformCommand.self)
+    }
+
     @Option(name: .long, help: ArgumentHelp("Transform this raw run folder or log file again, whatever the checkpoint says; the output gets new file names and the same document ids.", valueName: "path"))
     var replay: String?
 

@@ -40,9 +40,10 @@ public final class BillingFetcher {
             do {
                 if try fetchPeriod(period, state: &state, report: &report) { found += 1 }
             } catch let error as AWSServiceError {
-                report.errors.append("\(error); the billing period \(UTCDate.day(period).prefix(7)) is tried again on the next run")
+                let text = "\(error); the billing period \(UTCDate.day(period).prefix(7)) is tried again on the next run"
+                if error.isRetryable { report.addRetryLater(text) } else { report.errors.append(text) }
             } catch let error as HTTPClientError {
-                report.errors.append("\(error) while fetching the billing period \(UTCDate.day(period).prefix(7)); tried again on the next run")
+                report.addRetryLater("\(error) while fetching the billing period \(UTCDate.day(period).prefix(7)); tried again on the next run")
             }
         }
         if found == 0 && report.errors.isEmpty {
@@ -105,16 +106,37 @@ public final class BillingFetcher {
     }
 
     /// The period's manifest: legacy layout first, then CUR 2.0. Nil when neither exists.
+    ///
+    /// Legacy CUR: the manifest in the period's folder is the latest revision
+    /// (its folder name is found by listing, as AWS's end date has varied).
+    /// CUR 2.0: the newest `*-Manifest.json` under `metadata/BILLING_PERIOD=YYYY-MM/`,
+    /// which covers both "overwrite" and "create new report" (one folder per execution).
     func locateManifest(_ period: Date) throws -> (String, CURManifest.Format, Data)? {
-        for (key, format) in [(paths.legacyManifestKey(periodStart: period), CURManifest.Format.legacy),
-                              (paths.cur2ManifestKey(periodStart: period), .cur2)] {
+        let p = UTCDate.parts(period)
+        let reportFolder = "\(settings.prefix)\(settings.reportName)/"
+        let rangeStart = "\(UTCDate.pad(p.year, 4))\(UTCDate.pad(p.month))01-"
+        for folder in try s3.listCommonPrefixes(prefix: reportFolder) where folder.dropFirst(reportFolder.count).hasPrefix(rangeStart) {
+            let key = "\(folder)\(settings.reportName)-Manifest.json"
             do {
-                let data = try s3.getObjectData(key: key)
-                return (key, format, data)
+                return (key, .legacy, try s3.getObjectData(key: key))
             } catch let error as AWSServiceError where error.status == 404 {
                 continue
             }
         }
-        return nil
+        let metadata = paths.cur2ManifestKey(periodStart: period)
+        let metadataFolder = String(metadata[..<metadata.lastIndex(of: "/")!]) + "/"
+        var newest: S3Object?
+        var token: String?
+        repeat {
+            let page = try s3.listObjects(prefix: metadataFolder, continuationToken: token)
+            for object in page.objects where object.key.hasSuffix("\(settings.reportName)-Manifest.json") {
+                if newest == nil || object.lastModified > newest!.lastModified || (object.lastModified == newest!.lastModified && object.key > newest!.key) {
+                    newest = object
+                }
+            }
+            token = page.nextContinuationToken
+        } while token != nil
+        guard let newest else { return nil }
+        return (newest.key, .cur2, try s3.getObjectData(key: newest.key))
     }
 }

@@ -79,6 +79,8 @@ public final class BillingTransformer {
                     if pending.count >= 1 << 20 {
                         try output.write(pending)
                         pending.removeAll(keepingCapacity: true)
+                        // A revision is all or nothing, so its files may be split anywhere between rows.
+                        try output.rotateIfFull()
                     }
                 }
                 do {

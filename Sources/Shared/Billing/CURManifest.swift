@@ -66,8 +66,10 @@ public struct CURManifest: Sendable, Equatable {
         }
         let columns: [Column] = (json["columns"] as? [[String: Any]] ?? []).compactMap { column in
             guard let name = column["name"] as? String else { return nil }
-            let category = column["category"] as? String
-            let full = format == .legacy && category != nil && !name.contains("/") ? "\(category!)/\(name)" : name
+            var full = name
+            if format == .legacy, let category = column["category"] as? String, !category.isEmpty, !name.hasPrefix(category + "/") {
+                full = "\(category)/\(name)"
+            }
             return Column(name: full, type: (column["type"] as? String ?? "string").lowercased())
         }
         let start = (json["billingPeriod"] as? [String: Any])?["start"] as? String

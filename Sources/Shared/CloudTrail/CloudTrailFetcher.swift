@@ -37,10 +37,11 @@ public final class CloudTrailFetcher {
             do {
                 try fetchPrefix(prefix, state: &state, batch: &batch, report: &report)
             } catch let error as AWSServiceError {
-                report.errors.append("\(error); the files of \(prefix) after the last one fetched are retried on the next run")
+                let text = "\(error); the files of \(prefix) after the last one fetched are retried on the next run"
+                if error.isRetryable { report.addRetryLater(text) } else { report.errors.append(text) }
                 logger.error("prefix failed", metadata: ["prefix": "\(prefix)", "error": "\(error)"])
             } catch let error as HTTPClientError {
-                report.errors.append("\(error) while fetching \(prefix); retried on the next run")
+                report.addRetryLater("\(error) while fetching \(prefix); retried on the next run")
                 logger.error("prefix failed", metadata: ["prefix": "\(prefix)", "error": "\(error)"])
             }
         }

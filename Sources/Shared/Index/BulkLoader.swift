@@ -191,6 +191,10 @@ public final class BulkLoader {
             attempt += 1
         }
         try writeDeadLetters(deadLetters, collector: collector)
+        if !deadLetters.isEmpty {
+            let count = deadLetters.reduce(0) { $1 == 10 ? $0 + 1 : $0 }
+            report.errors.append("the index rejected \(count) document(s) of \(file.lastPathComponent) for good; they are in \(layout.deadletter(collector).path)/\(UTCDate.day(clock.now())).ndjson with the index's reason")
+        }
         report.add("documents", Int64(batch.count))
         report.add("bytes", Int64(batch.body.count))
     }

@@ -74,7 +74,8 @@ public enum IndexTemplates {
                     "date_detection": false,
                     "numeric_detection": false,
                     "dynamic_templates": [
-                        ["numbers_as_doubles": ["match_mapping_type": "long", "mapping": ["type": "double"]]],
+                        ["integers_as_doubles": ["match_mapping_type": "long", "mapping": ["type": "double"]]],
+                        ["decimals_as_doubles": ["match_mapping_type": "double", "mapping": ["type": "double"]]],
                         ["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]]],
                     ],
                     "properties": [

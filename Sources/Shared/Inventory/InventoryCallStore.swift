@@ -8,6 +8,7 @@ public final class InventoryCallStore: @unchecked Sendable {
     private let lock = NSLock()
     private var counters: [String: Int] = [:]
     private var errors: [String] = []
+    private var incomplete = false
     private var calls = 0
     private var bytes: Int64 = 0
 
@@ -36,11 +37,15 @@ public final class InventoryCallStore: @unchecked Sendable {
     }
 
     /// Records a problem of one account/region/call; the run goes on.
-    public func recordError(_ text: String) {
-        lock.withLock { errors.append(text) }
+    /// `retryLater` marks work left undone (throttled or unreachable to the end).
+    public func recordError(_ text: String, retryLater: Bool = false) {
+        lock.withLock {
+            errors.append(text)
+            if retryLater { incomplete = true }
+        }
     }
 
-    public var summary: (calls: Int, bytes: Int64, errors: [String]) {
-        lock.withLock { (calls, bytes, errors) }
+    public var summary: (calls: Int, bytes: Int64, errors: [String], incomplete: Bool) {
+        lock.withLock { (calls, bytes, errors, incomplete) }
     }
 }

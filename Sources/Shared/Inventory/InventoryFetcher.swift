@@ -91,6 +91,7 @@ public final class InventoryFetcher: @unchecked Sendable {
         }
         let summary = callStore.summary
         report.errors.append(contentsOf: summary.errors)
+        if summary.incomplete { report.incomplete = true }
         report.add("calls", Int64(summary.calls))
         report.add("bytes", summary.bytes)
         report.add("accounts", Int64(accounts.count))

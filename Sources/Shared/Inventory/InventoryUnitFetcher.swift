@@ -49,9 +49,9 @@ final class InventoryUnitFetcher {
         do {
             try body()
         } catch let error as AWSServiceError {
-            store.recordError("account \(account.id) region \(region): \(error)")
+            store.recordError("account \(account.id) region \(region): \(error)", retryLater: error.isRetryable)
         } catch let error as HTTPClientError {
-            store.recordError("account \(account.id) region \(region): \(what): \(error)")
+            store.recordError("account \(account.id) region \(region): \(what): \(error)", retryLater: true)
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 
 /// The options every stage takes.
@@ -28,5 +29,25 @@ public struct CommonOptions: ParsableArguments {
         var logger = Logger(label: label)
         logger.logLevel = level
         return logger
+    }
+}
+
+/// Runs a stage command so that its exit codes are the operator contract's:
+/// a usage error (unknown option, bad value) exits 2, like a configuration
+/// error, instead of ArgumentParser's 64; `--help` and `--version` exit 0.
+public enum StageCommandMain {
+    public static func main<Command: ParsableCommand>(_ type: Command.Type) -> Never {
+        do {
+            var command = try type.parseAsRoot()
+            try command.run()
+            type.exit()
+        } catch {
+            if type.exitCode(for: error) == .validationFailure {
+                let message = type.fullMessage(for: error)
+                FileHandle.standardError.write(Data((message + "\n").utf8))
+                Foundation.exit(StageExit.usage.rawValue)
+            }
+            type.exit(withError: error)
+        }
     }
 }

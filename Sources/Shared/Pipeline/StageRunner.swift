@@ -41,6 +41,7 @@ public enum StageRunner {
             }
             lock = acquired
             try SpoolFiles.remove(layout.incoming(stage))
+            removeTemporaries(stage: stage, layout: layout)
         } catch {
             printError("\(program): \(describe(error))")
             return .failure
@@ -51,7 +52,7 @@ public enum StageRunner {
         var exit = StageExit.success
         do {
             try work(context, &report)
-            if !report.errors.isEmpty { exit = .partial }
+            if report.incomplete { exit = .failure } else if !report.errors.isEmpty { exit = .partial }
         } catch {
             report.errors.append(describe(error))
             exit = (error as? CloudspoolError)?.exit ?? .failure
@@ -71,6 +72,32 @@ public enum StageRunner {
         print("\(program): \(verdict): \(report.summaryLine(order: summaryOrder))")
         withExtendedLifetime(lock) {}
         return exit
+    }
+
+    /// Removes the temporary files a killed run of `stage` left behind
+    /// (only its own: other stages may be writing theirs right now).
+    static func removeTemporaries(stage: String, layout: SpoolLayout) {
+        let ownCheckpoint: (String) -> Bool = { name in
+            switch stage {
+            case "fetch": return name.hasPrefix("fetch-")
+            case "transform": return name == "transform.json"
+            default: return name.hasPrefix(stage)
+            }
+        }
+        var folders: [(URL, (String) -> Bool)] = [(layout.state, ownCheckpoint), (layout.runs(stage), { _ in true })]
+        if stage == "transform" {
+            for collector in Stages.collectors { folders.append((layout.ndjson(collector), { _ in true })) }
+        }
+        for (folder, owned) in folders {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+            for name in names where name.hasPrefix(".tmp-") {
+                // .tmp-<pid>-<random>-<final name>
+                let parts = name.split(separator: "-", maxSplits: 3)
+                if parts.count == 4, owned(String(parts[3])) {
+                    try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+                }
+            }
+        }
     }
 
     /// An error in words, without type names around it.

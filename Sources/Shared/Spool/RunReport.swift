@@ -13,11 +13,21 @@ public struct RunReport: Codable, Sendable {
     public var counts: [String: Int64] = [:]
     /// Errors, each naming what failed (account, key, file) and what to do.
     public var errors: [String] = []
+    /// Set when work was left undone that the next run will retry (retries
+    /// exhausted, a peer unreachable): the run fails (exit 1) rather than
+    /// finishing partially (exit 3).
+    public var incomplete = false
 
     public init(stage: String, runId: String, startedAt: Date) {
         self.stage = stage
         self.runId = runId
         self.startedAt = UTCDate.iso8601(startedAt)
+    }
+
+    /// Records an error that leaves work for the next run.
+    public mutating func addRetryLater(_ error: String) {
+        errors.append(error)
+        incomplete = true
     }
 
     public mutating func add(_ counter: String, _ value: Int64 = 1) {
