@@ -50,12 +50,20 @@ private final class XMLTreeBuilder: NSObject, XMLParserDelegate {
     var root: XMLNode?
 
     func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
-        stack.append(XMLNode(name: elementName, text: "", children: []))
+        // Names are compared without their namespace prefix, as botocore does.
+        let name = elementName.split(separator: ":").last.map(String.init) ?? elementName
+        stack.append(XMLNode(name: name, text: "", children: []))
+    }
+
+    func parser(_ parser: XMLParser, foundCDATA CDATABlock: Data) {
+        guard !stack.isEmpty else { return }
+        stack[stack.count - 1].text += String(decoding: CDATABlock, as: UTF8.self)
     }
 
     func parser(_ parser: XMLParser, foundCharacters string: String) {
         guard !stack.isEmpty else { return }
-        stack[stack.count - 1].text += string
+        // Only the text before an element's first child counts (botocore's rule for scalars).
+        if stack[stack.count - 1].children.isEmpty { stack[stack.count - 1].text += string }
     }
 
     func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?, qualifiedName qName: String?) {
