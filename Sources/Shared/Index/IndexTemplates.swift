@@ -88,4 +88,71 @@ public enum IndexTemplates {
         ]
         return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
     }
+
+    /// The resource namespaces of the inventory documents and the shapes they come from.
+    static let inventoryResources: [(service: String, name: String, model: String, shape: String)] = [
+        ("ec2", "instance", "ec2", "Instance"), ("ec2", "image", "ec2", "Image"), ("ec2", "snapshot", "ec2", "Snapshot"),
+        ("ec2", "volume", "ec2", "Volume"), ("ec2", "security_group", "ec2", "SecurityGroup"),
+        ("ec2", "network_interface", "ec2", "NetworkInterface"), ("ec2", "internet_gateway", "ec2", "InternetGateway"),
+        ("ec2", "nat_gateway", "ec2", "NatGateway"), ("ec2", "transit_gateway", "ec2", "TransitGateway"),
+        ("rds", "db_instance", "rds", "DBInstance"), ("rds", "db_snapshot", "rds", "DBSnapshot"),
+        ("cloudwatch", "alarm", "monitoring", "MetricAlarm"), ("cloudwatch", "metric", "monitoring", "Metric"),
+        ("backup", "job", "backup", "BackupJob"),
+    ]
+
+    /// The template of the daily inventory indices (`<prefix>awscli-*`, below the CloudTrail template's priority).
+    ///
+    /// Every member the AWS models type as a timestamp is mapped as a date
+    /// (from the generated shape table), nothing else is guessed from text
+    /// (tag values that look like dates stay keywords), numbers that AWS
+    /// sends as decimals are doubles, and the Overview figures are typed.
+    public static func inventory(indexStem: String, model: AWSShapeModel = .bundled) -> Data {
+        let date: [String: Any] = ["type": "date", "ignore_malformed": true]
+        func insert(_ path: [String], _ mapping: [String: Any], into properties: inout [String: Any]) {
+            guard let first = path.first else { return }
+            if path.count == 1 {
+                properties[first] = mapping
+                return
+            }
+            var inner = (properties[first] as? [String: Any])?["properties"] as? [String: Any] ?? [:]
+            insert(Array(path.dropFirst()), mapping, into: &inner)
+            properties[first] = ["properties": inner]
+        }
+        var properties: [String: Any] = [:]
+        for resource in inventoryResources {
+            for path in model.timestampPaths(service: resource.model, shape: resource.shape) {
+                insert(["aws", resource.service, resource.name] + path, date, into: &properties)
+            }
+        }
+        // Dates the EC2 model types as strings.
+        insert(["aws", "ec2", "image", "CreationDate"], date, into: &properties)
+        insert(["aws", "ec2", "image", "DeprecationTime"], date, into: &properties)
+        for path in [["@timestamp"], ["cloudspool", "last_seen"], ["inventory", "last_backup_time"], ["inventory", "latest_restorable_time"],
+                     ["inventory", "events", "event_time"], ["inventory", "image", "creation_date"], ["inventory", "snapshots", "start_time"]] {
+            insert(path, date, into: &properties)
+        }
+        for path in [["inventory", "vcpus"], ["inventory", "memory_mib"], ["inventory", "alarm_count"], ["inventory", "attached_count"], ["inventory", "event_count"]] {
+            insert(path, ["type": "long"], into: &properties)
+        }
+        insert(["inventory", "memory_gib"], ["type": "double"], into: &properties)
+        insert(["inventory", "is_attached"], ["type": "boolean"], into: &properties)
+        let template: [String: Any] = [
+            "index_patterns": ["\(indexStem)-*"],
+            "priority": 100,
+            "_meta": ["managed_by": "cloudspool", "version": 1],
+            "template": [
+                "settings": ["index.mapping.total_fields.limit": 10000, "index.mapping.depth.limit": 40],
+                "mappings": [
+                    "date_detection": false,
+                    "numeric_detection": false,
+                    "dynamic_templates": [
+                        ["decimals_as_doubles": ["match_mapping_type": "double", "mapping": ["type": "double"]]],
+                        ["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]]],
+                    ],
+                    "properties": properties,
+                ],
+            ],
+        ]
+        return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
+    }
 }

@@ -34,13 +34,15 @@ public final class InventoryFetcher: @unchecked Sendable {
     public func run(report: inout RunReport) throws {
         let state = try store.load() ?? State()
         let baseAccount = try callerAccount()
-        let accounts = try AccountDirectory(settings: settings, environment: environment).resolve(organizations: listOrganizationAccounts)
-        guard !accounts.isEmpty else {
-            throw CloudspoolError(.configuration, "the inventory has no account to collect (check inventory.accounts_file, accounts, organizations, profiles)")
-        }
         let now = clock.now()
         let writer = try RawRunWriter(layout: layout, collector: Self.collector, runID: RunID(date: now), startedAt: now)
         let callStore = InventoryCallStore(writer: writer)
+        let accounts = try AccountDirectory(settings: settings, environment: environment)
+            .resolve(organizations: { try listOrganizationAccounts(store: callStore, account: baseAccount ?? "organization") })
+        guard !accounts.isEmpty else {
+            writer.discard()
+            throw CloudspoolError(.configuration, "the inventory has no account to collect (check inventory.accounts_file, accounts, organizations, profiles)")
+        }
         // Accounts: their credentials and regions, one by one (cheap calls).
         var units: [(InventoryAccount, String, any CredentialProvider)] = []
         for account in accounts {
@@ -116,7 +118,7 @@ public final class InventoryFetcher: @unchecked Sendable {
     }
 
     /// Active accounts of the organization (from the management account).
-    func listOrganizationAccounts() throws -> [InventoryAccount] {
+    func listOrganizationAccounts(store: InventoryCallStore, account: String) throws -> [InventoryAccount] {
         let client = AWSClient(service: .organizations, region: "us-east-1", endpoint: access.endpoints.endpoint(for: .organizations, region: "us-east-1"),
                                credentials: access.credentials, http: try HTTPClient(configuration: access.http), retry: access.retry, clock: clock, logger: logger)
         var accounts: [InventoryAccount] = []
@@ -124,7 +126,11 @@ public final class InventoryFetcher: @unchecked Sendable {
         repeat {
             var body: [String: Any] = [:]
             if let token { body["NextToken"] = token }
+            let requestedAt = clock.now()
             let response = try client.json(target: "AWSOrganizationsV20161128.ListAccounts", operation: "ListAccounts", body: body)
+            // Stored like every answer: transform reads the account names from it.
+            try store.store(response.body, service: "organizations", operation: "ListAccounts", account: account, region: "global",
+                            parameters: token.map { ["NextToken": $0] } ?? [:], status: response.status, requestedAt: requestedAt, json: true)
             let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
             for account in json?["Accounts"] as? [[String: Any]] ?? [] where (account["Status"] as? String ?? "ACTIVE") == "ACTIVE" {
                 if let id = account["Id"] as? String { accounts.append(InventoryAccount(id: id, name: account["Name"] as? String)) }

@@ -2,6 +2,8 @@
 public struct IndexNaming: Sendable {
     public let prefix: String
     public let cloudtrailStem: String
+    /// The daily inventory indices (`awscli` -> `awscli-2026.11.28`).
+    public let inventoryStem: String
     /// The alias stem of billing periods (`awsbilling` -> `awsbilling-2026.11`).
     public let billingStem: String
     /// The stem of the per-revision physical indices; deliberately outside `awsbilling-*`.
@@ -10,9 +12,15 @@ public struct IndexNaming: Sendable {
     public init(config: CloudspoolConfig) {
         prefix = config.index?.indexPrefix ?? ""
         cloudtrailStem = prefix + (config.index?.names.cloudtrail ?? "awscli-trail")
+        inventoryStem = prefix + (config.index?.names.inventory ?? "awscli")
         let billing = config.index?.names.billing ?? "awsbilling"
         billingStem = prefix + billing
         billingRevisionStem = prefix + "cloudspool-" + billing
+    }
+
+    /// The inventory template: name and body.
+    public var inventoryTemplate: (name: String, body: Data) {
+        (prefix + "cloudspool-inventory", IndexTemplates.inventory(indexStem: inventoryStem))
     }
 
     /// The billing template: name and body.

@@ -43,11 +43,16 @@ public enum Stages {
                                                 maxFileBytes: context.config.transform.maxFileBytes, clock: context.clock, logger: context.logger)
         let billing = BillingTransformer(layout: context.layout, naming: naming, maxFileBytes: context.config.transform.maxFileBytes,
                                          clock: context.clock, logger: context.logger)
+        let inventory = InventoryTransformer(layout: context.layout, naming: naming, maxFileBytes: context.config.transform.maxFileBytes,
+                                             eventsPerInstance: context.config.inventory?.lookupEvents ?? 100, clock: context.clock, logger: context.logger)
         if let replay {
             let url = URL(fileURLWithPath: replay)
             let manifest = url.appendingPathComponent(RawRunManifest.fileName)
-            if FileManager.default.fileExists(atPath: manifest.path), (try? RawRunManifest.read(runFolder: url))?.collector == BillingTransformer.collector {
+            let collector = FileManager.default.fileExists(atPath: manifest.path) ? (try? RawRunManifest.read(runFolder: url))?.collector : nil
+            if collector == BillingTransformer.collector {
                 try billing.replay(runFolder: url, report: &report)
+            } else if collector == InventoryTransformer.collector {
+                try inventory.replay(runFolder: url, report: &report)
             } else {
                 try transformer.replay(path: url, report: &report)
             }
@@ -55,9 +60,10 @@ public enum Stages {
         }
         try transformer.run(report: &report)
         try billing.run(report: &report)
+        try inventory.run(report: &report)
         let retention = Retention(layout: context.layout, settings: context.config.retention, logger: context.logger)
         var removed = 0
-        for collector in [CloudTrailTransformer.collector, BillingTransformer.collector] {
+        for collector in [CloudTrailTransformer.collector, BillingTransformer.collector, InventoryTransformer.collector] {
             removed += try retention.pruneRaw(collector: collector, now: context.clock.now())
         }
         report.add("raw_runs_removed", Int64(removed))
@@ -78,8 +84,13 @@ public enum Stages {
             return
         }
         try loader.run(collector: CloudTrailTransformer.collector, template: naming.cloudtrailTemplate, report: &report)
+        try loader.run(collector: InventoryTransformer.collector, template: naming.inventoryTemplate, report: &report)
         try BillingLoader(bulk: loader, client: client, layout: context.layout, naming: naming, logger: context.logger).run(report: &report)
         let retention = Retention(layout: context.layout, settings: context.config.retention, logger: context.logger)
-        report.add("ndjson_removed", Int64(try retention.pruneNDJSON(collector: CloudTrailTransformer.collector, now: context.clock.now())))
+        var removed = 0
+        for collector in [CloudTrailTransformer.collector, InventoryTransformer.collector, BillingLoader.collector] {
+            removed += try retention.pruneNDJSON(collector: collector, now: context.clock.now())
+        }
+        report.add("ndjson_removed", Int64(removed))
     }
 }

@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+
+/// The inventory transform: each raw inventory run becomes the documents of
+/// every account and region it holds, in the daily index of the run
+/// (`awscli-YYYY.MM.DD`): one per resource per day (a later run the same day
+/// overwrites it) and one summary per account, region and run.
+public final class InventoryTransformer {
+    public static let collector = InventoryFetcher.collector
+
+    /// `state/inventory-events.json`: the last CloudTrail events known per instance.
+    public struct EventsState: Codable, Sendable {
+        public var instances: [String: [String]] = [:]
+        public init() {}
+    }
+
+    let layout: SpoolLayout
+    let naming: IndexNaming
+    let maxFileBytes: Int
+    let eventsPerInstance: Int
+    let clock: RuntimeClock
+    let logger: Logger
+    let store: CheckpointStore<CloudTrailTransformer.State>
+    let eventsStore: CheckpointStore<EventsState>
+    let decoder = AWSResponseDecoder()
+
+    public init(layout: SpoolLayout, naming: IndexNaming, maxFileBytes: Int, eventsPerInstance: Int, clock: RuntimeClock = .system, logger: Logger) {
+        self.layout = layout
+        self.naming = naming
+        self.maxFileBytes = maxFileBytes
+        self.eventsPerInstance = eventsPerInstance
+        self.clock = clock
+        self.logger = logger
+        self.store = CheckpointStore(layout: layout, name: "transform")
+        self.eventsStore = CheckpointStore(layout: layout, name: "inventory-events")
+    }
+
+    public func run(report: inout RunReport) throws {
+        let done = Set(try store.load()?.done[Self.collector] ?? [])
+        let folder = layout.raw(Self.collector)
+        for name in SpoolFiles.list(folder) where !done.contains(name) && RunID(name) != nil {
+            try transform(runFolder: folder.appendingPathComponent(name, isDirectory: true), outputName: name, updateEvents: true, report: &report)
+            var state = try store.load() ?? CloudTrailTransformer.State()
+            state.done[Self.collector, default: []].append(name)
+            try store.save(state)
+        }
+    }
+
+    public func replay(runFolder: URL, report: inout RunReport) throws {
+        try transform(runFolder: runFolder, outputName: "\(runFolder.lastPathComponent).replay-\(RunID(date: clock.now()).value)",
+                      updateEvents: false, report: &report)
+    }
+
+    func transform(runFolder: URL, outputName: String, updateEvents: Bool, report: inout RunReport) throws {
+        let run = try RawRunManifest.read(runFolder: runFolder)
+        let collectedAt = RunID(run.runId)?.date ?? clock.now()
+        let day = UTCDate.parts(collectedAt)
+        let index = "\(naming.inventoryStem)-\(UTCDate.pad(day.year, 4)).\(UTCDate.pad(day.month)).\(UTCDate.pad(day.day))"
+        var units: [String: InventoryUnitData] = [:]
+        var accountNames: [String: String] = [:]
+        for entry in run.entries {
+            guard let account = entry.account, let region = entry.region else { continue }
+            let body = try Data(contentsOf: runFolder.appendingPathComponent(entry.path))
+            let value: JSONValue
+            do {
+                value = try decoder.decode(service: entry.service, operation: entry.operation, body: body)
+            } catch let error as CloudspoolError {
+                report.errors.append("\(entry.path) of inventory run \(run.runId): \(error.message); that answer is left out")
+                report.add("rejected")
+                continue
+            }
+            if entry.service == "organizations" {
+                for item in value["Accounts"]?.arrayValue ?? [] {
+                    if let id = item["Id"]?.stringValue, let name = item["Name"]?.stringValue { accountNames[id] = name }
+                }
+                continue
+            }
+            let key = "\(account)/\(region)"
+            units[key, default: InventoryUnitData(account: account, region: region)].pages["\(entry.service)/\(entry.operation)", default: []]
+                .append((entry.parameters, value))
+            report.add("records")
+        }
+        var eventsState = try eventsStore.load() ?? EventsState()
+        var events: [String: [JSONValue]] = [:]
+        for (key, list) in eventsState.instances {
+            events[key] = list.compactMap { try? JSONValueParser.parse(Array($0.utf8)) }
+        }
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        var seenInstances = Set<String>()
+        do {
+            for key in units.keys.sorted() {
+                let data = units[key]!
+                var builder = InventoryDocumentBuilder(data: data, accountName: accountNames[data.account], runID: run.runId,
+                                                       collectedAt: UTCDate.iso8601(collectedAt), index: index, events: events,
+                                                       eventsPerInstance: eventsPerInstance)
+                builder.build()
+                events = builder.events
+                for (instance, _) in data.instances {
+                    if let id = instance["InstanceId"]?.stringValue { seenInstances.insert("\(data.account)/\(data.region)/\(id)") }
+                }
+                try output.write(builder.output)
+                try output.rotateIfFull()
+                report.add("documents", Int64(builder.documents))
+            }
+            let files = try output.commit()
+            report.add("ndjson_files", Int64(files.count))
+        } catch {
+            output.discard()
+            throw error
+        }
+        if updateEvents {
+            eventsState.instances = [:]
+            for key in seenInstances { eventsState.instances[key] = (events[key] ?? []).map(\.jsonText) }
+            try eventsStore.save(eventsState)
+        }
+        report.add("files")
+        logger.info("inventory run transformed", metadata: ["run": "\(run.runId)", "units": "\(units.count)", "index": "\(index)"])
+    }
+}
