@@ -33,61 +33,41 @@ public final class InventoryFetcher: @unchecked Sendable {
 
     public func run(report: inout RunReport) throws {
         let state = try store.load() ?? State()
-        let baseAccount = try callerAccount()
         let now = clock.now()
         let writer = try RawRunWriter(layout: layout, collector: Self.collector, runID: RunID(date: now), startedAt: now)
         let callStore = InventoryCallStore(writer: writer)
-        let accounts = try AccountDirectory(settings: settings, environment: environment)
-            .resolve(organizations: { try listOrganizationAccounts(store: callStore, account: baseAccount ?? "organization") })
-        guard !accounts.isEmpty else {
+        let entered: [(InventoryAccount, any CredentialProvider)]
+        do {
+            entered = try enterAccounts(store: callStore)
+        } catch {
             writer.discard()
-            throw CloudspoolError(.configuration, "the inventory has no account to collect (check inventory.accounts_file, accounts, organizations, profiles)")
+            throw error
         }
-        // Accounts: their credentials and regions, one by one (cheap calls).
+        // Regions of each account (cheap calls), then the units.
         var units: [(InventoryAccount, String, any CredentialProvider)] = []
-        for account in accounts {
-            let credentials: any CredentialProvider = account.id == baseAccount ? access.credentials :
-                access.chain.assumeRole(arn: "arn:aws:iam::\(account.id):role/\(settings.roleName)", externalId: settings.externalId, base: access.credentials)
+        for (account, credentials) in entered {
             do {
-                _ = try credentials.require(now: clock.now())
                 for region in try regions(for: account, credentials: credentials) {
                     units.append((account, region, credentials))
                 }
-            } catch let error as CloudspoolError {
-                callStore.recordError("account \(account.id)\(account.name.map { " (\($0))" } ?? ""): \(error.message)")
             } catch let error as AWSServiceError {
-                callStore.recordError("account \(account.id): \(error)")
+                callStore.recordError("account \(account.id): \(error)", retryLater: error.isRetryable)
             }
         }
-        logger.info("collecting inventory", metadata: ["accounts": "\(accounts.count)", "units": "\(units.count)", "concurrency": "\(settings.concurrency)"])
-        let work = units
+        logger.info("collecting inventory", metadata: ["accounts": "\(entered.count)", "units": "\(units.count)", "concurrency": "\(settings.concurrency)"])
         let latest = LockedDictionary()
-        let failure = LockedError()
-        let next = LockedCounter()
-        let group = DispatchGroup()
-        let workers = min(settings.concurrency, max(units.count, 1))
-        for _ in 0..<workers {
-            group.enter()
-            let thread = Thread { [self] in
-                defer { group.leave() }
-                while let index = next.take(below: work.count), !failure.isSet {
-                    let (account, region, credentials) = work[index]
-                    let unit = InventoryUnitFetcher(account: account, region: region, credentials: credentials, access: access, store: callStore,
-                                                    lookupEvents: settings.lookupEvents, lookupSince: state.lookupSince, clock: clock, logger: logger)
-                    do {
-                        try unit.run()
-                        latest.merge(unit.latestEvents)
-                        logger.info("unit collected", metadata: ["account": "\(account.id)", "region": "\(region)", "progress": "\(index + 1)/\(work.count)"])
-                    } catch {
-                        failure.set(error)
-                    }
-                }
+        let lookupSince = state.lookupSince
+        let work = units
+        do {
+            try WorkerPool.run(count: work.count, workers: settings.concurrency) { [self] index in
+                let (account, region, credentials) = work[index]
+                let unit = InventoryUnitFetcher(account: account, region: region, credentials: credentials, access: access, store: callStore,
+                                                lookupEvents: settings.lookupEvents, lookupSince: lookupSince, clock: clock, logger: logger)
+                try unit.run()
+                latest.merge(unit.latestEvents)
+                logger.info("unit collected", metadata: ["account": "\(account.id)", "region": "\(region)", "progress": "\(index + 1)/\(work.count)"])
             }
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
-        group.wait()
-        if let error = failure.error {
+        } catch {
             writer.discard()
             throw error
         }
@@ -96,7 +76,7 @@ public final class InventoryFetcher: @unchecked Sendable {
         if summary.incomplete { report.incomplete = true }
         report.add("calls", Int64(summary.calls))
         report.add("bytes", summary.bytes)
-        report.add("accounts", Int64(accounts.count))
+        report.add("accounts", Int64(entered.count))
         report.add("units", Int64(units.count))
         if writer.isEmpty {
             writer.discard()
@@ -107,6 +87,34 @@ public final class InventoryFetcher: @unchecked Sendable {
         var newState = State()
         newState.lookupSince = latest.value   // instances not seen this run are forgotten
         try store.save(newState)
+    }
+
+    /// Every account to collect with the credentials to use in it: the base
+    /// credentials in their own account, the assumed role elsewhere. An
+    /// account that cannot be entered is recorded in `store` and left out.
+    public func enterAccounts(store: InventoryCallStore) throws -> [(InventoryAccount, any CredentialProvider)] {
+        let baseAccount = try callerAccount()
+        let accounts = try AccountDirectory(settings: settings, environment: environment)
+            .resolve(organizations: { try listOrganizationAccounts(store: store, account: baseAccount ?? "organization") })
+        guard !accounts.isEmpty else {
+            throw CloudspoolError(.configuration, "no account to collect (check inventory.accounts_file, accounts, organizations, profiles)")
+        }
+        var result: [(InventoryAccount, any CredentialProvider)] = []
+        for account in accounts {
+            let credentials: any CredentialProvider = account.id == baseAccount ? access.credentials :
+                access.chain.assumeRole(arn: "arn:aws:iam::\(account.id):role/\(settings.roleName)", externalId: settings.externalId, base: access.credentials)
+            do {
+                _ = try credentials.require(now: clock.now())
+                result.append((account, credentials))
+            } catch let error as CloudspoolError {
+                store.recordError("account \(account.id)\(account.name.map { " (\($0))" } ?? ""): \(error.message)")
+            } catch let error as AWSServiceError {
+                store.recordError("account \(account.id): \(error)", retryLater: error.isRetryable)
+            } catch let error as HTTPClientError {
+                store.recordError("account \(account.id): \(error)", retryLater: true)
+            }
+        }
+        return result
     }
 
     /// The account of the base credentials (so it is collected without assuming a role).
@@ -150,28 +158,6 @@ public final class InventoryFetcher: @unchecked Sendable {
         return (try XMLNode.parse(response.body, what: "ec2 DescribeRegions").child("regionInfo")?.children("item") ?? [])
             .compactMap { $0.string("regionName") }.sorted()
     }
-}
-
-/// A counter handing out indices to worker threads.
-final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-    func take(below limit: Int) -> Int? {
-        lock.withLock {
-            guard next < limit else { return nil }
-            defer { next += 1 }
-            return next
-        }
-    }
-}
-
-/// The first error a worker thread hit.
-final class LockedError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Error?
-    var isSet: Bool { lock.withLock { stored != nil } }
-    var error: Error? { lock.withLock { stored } }
-    func set(_ error: Error) { lock.withLock { if stored == nil { stored = error } } }
 }
 
 /// A dictionary merged from worker threads.
