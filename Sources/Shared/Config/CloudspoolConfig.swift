@@ -13,6 +13,7 @@ public struct CloudspoolConfig: Sendable {
     public let cloudtrail: CloudTrailSettings?
     public let billing: BillingSettings?
     public let inventory: InventorySettings?
+    public let iam: IAMSettings?
     public let transform: TransformSettings
     public let index: IndexSettings?
     public let retention: RetentionSettings
@@ -85,6 +86,18 @@ public struct CloudspoolConfig: Sendable {
             _ = try top.child("inventory")
         }
 
+        var iam: IAMSettings?
+        if top.isPresent("iam") {
+            var reader = try top.child("iam")
+            iam = try IAMSettings(reader: &reader)
+            try reader.finish()
+            if inventory == nil {
+                throw CloudspoolError(.configuration, "\(file): the 'iam' section needs the 'inventory' section, which says which accounts to visit")
+            }
+        } else {
+            _ = try top.child("iam")
+        }
+
         var transformReader = try top.child("transform")
         let transform = try TransformSettings(reader: &transformReader)
         try transformReader.finish()
@@ -103,7 +116,7 @@ public struct CloudspoolConfig: Sendable {
         try retentionReader.finish()
 
         try top.finish()
-        return CloudspoolConfig(spool: spool, aws: aws, cloudtrail: cloudtrail, billing: billing, inventory: inventory, transform: transform, index: index, retention: retention, file: file)
+        return CloudspoolConfig(spool: spool, aws: aws, cloudtrail: cloudtrail, billing: billing, inventory: inventory, iam: iam, transform: transform, index: index, retention: retention, file: file)
     }
 
     /// The CloudTrail settings, or an error saying the section is needed.
@@ -136,6 +149,7 @@ public struct CloudspoolConfig: Sendable {
         if cloudtrail != nil { result.append("cloudtrail") }
         if billing != nil { result.append("billing") }
         if inventory != nil { result.append("inventory") }
+        if iam != nil { result.append("iam") }
         return result
     }
 
@@ -276,7 +290,8 @@ public struct IndexSettings: Sendable {
         var namesReader = try reader.child("names")
         names = IndexNames(cloudtrail: try namesReader.string("cloudtrail", default: "awscli-trail"),
                            billing: try namesReader.string("billing", default: "awsbilling"),
-                           inventory: try namesReader.string("inventory", default: "awscli"))
+                           inventory: try namesReader.string("inventory", default: "awscli"),
+                           users: try namesReader.string("users", default: "awsusers-000001"))
         try namesReader.finish()
         switch auth {
         case .basic:
@@ -299,6 +314,21 @@ public struct IndexNames: Sendable {
     public let cloudtrail: String
     public let billing: String
     public let inventory: String
+    /// The users index, a single index (not dated): `awsusers-000001`.
+    public let users: String
+}
+
+/// The IAM users collector.
+public struct IAMSettings: Sendable {
+    /// A user with no activity for more than this many days is inactive.
+    public let inactiveDays: Int
+    /// Seconds to wait for AWS to finish a credential report.
+    public let reportTimeoutSeconds: Int
+
+    init(reader: inout ConfigNodeReader) throws {
+        inactiveDays = try reader.int("inactive_days", default: 90, range: 1...3650)
+        reportTimeoutSeconds = try reader.int("report_timeout_seconds", default: 120, range: 5...3600)
+    }
 }
 
 /// Which accounts and regions the inventory covers, and how it reaches them.

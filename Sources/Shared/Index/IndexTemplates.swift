@@ -155,4 +155,40 @@ public enum IndexTemplates {
         ]
         return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
     }
+
+    /// The template of the IAM users index: dates, booleans and day counts
+    /// typed, so "who has not logged in for N days" is a range query.
+    public static func users(index: String) -> Data {
+        let date: [String: Any] = ["type": "date", "ignore_malformed": true]
+        var report: [String: Any] = [:]
+        for column in ["user_creation_time", "password_last_used", "password_last_changed", "password_next_rotation",
+                       "access_key_1_last_rotated", "access_key_1_last_used_date", "access_key_2_last_rotated", "access_key_2_last_used_date",
+                       "cert_1_last_rotated", "cert_2_last_rotated"] { report[column] = date }
+        for column in ["password_enabled", "mfa_active", "access_key_1_active", "access_key_2_active", "cert_1_active", "cert_2_active"] {
+            report[column] = ["type": "boolean"]
+        }
+        var activity: [String: Any] = ["last_activity": date, "never_used": ["type": "boolean"], "inactive": ["type": "boolean"]]
+        for field in ["days_since_last_activity", "days_since_console_password_used", "days_since_access_key_1_used",
+                      "days_since_access_key_2_used", "days_since_creation", "inactive_after_days"] { activity[field] = ["type": "long"] }
+        let template: [String: Any] = [
+            "index_patterns": [index],
+            "priority": 200,
+            "_meta": ["managed_by": "cloudspool", "version": 1],
+            "template": [
+                "mappings": [
+                    "date_detection": false,
+                    "numeric_detection": false,
+                    "dynamic_templates": [["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]]]],
+                    "properties": [
+                        "@timestamp": ["type": "date"],
+                        "user": ["properties": ["creation_time": date, "is_root": ["type": "boolean"], "PasswordLastUsed": date]],
+                        "activity": ["properties": activity],
+                        "credential_report": ["properties": report],
+                        "cloudspool": ["properties": ["as_of": date]],
+                    ],
+                ],
+            ],
+        ]
+        return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
+    }
 }

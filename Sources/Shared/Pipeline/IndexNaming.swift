@@ -2,6 +2,8 @@
 public struct IndexNaming: Sendable {
     public let prefix: String
     public let cloudtrailStem: String
+    /// The IAM users index (one index, `awsusers-000001`).
+    public let usersIndex: String
     /// The daily inventory indices (`awscli` -> `awscli-2026.11.28`).
     public let inventoryStem: String
     /// The alias stem of billing periods (`awsbilling` -> `awsbilling-2026.11`).
@@ -13,6 +15,7 @@ public struct IndexNaming: Sendable {
         prefix = config.index?.indexPrefix ?? ""
         cloudtrailStem = prefix + (config.index?.names.cloudtrail ?? "awscli-trail")
         inventoryStem = prefix + (config.index?.names.inventory ?? "awscli")
+        usersIndex = prefix + (config.index?.names.users ?? "awsusers-000001")
         let billing = config.index?.names.billing ?? "awsbilling"
         billingStem = prefix + billing
         billingRevisionStem = prefix + "cloudspool-" + billing
@@ -21,6 +24,11 @@ public struct IndexNaming: Sendable {
     /// The inventory template: name and body.
     public var inventoryTemplate: (name: String, body: Data) {
         (prefix + "cloudspool-inventory", IndexTemplates.inventory(indexStem: inventoryStem))
+    }
+
+    /// The IAM users template: name and body.
+    public var usersTemplate: (name: String, body: Data) {
+        (prefix + "cloudspool-users", IndexTemplates.users(index: usersIndex))
     }
 
     /// The billing template: name and body.

@@ -7,7 +7,7 @@ public enum Stages {
     public static let loadSummary = ["files", "documents", "indexed", "deadlettered", "quarantined", "retries", "bytes"]
 
     /// The collectors fetch knows.
-    public static let collectors = ["cloudtrail", "billing", "inventory"]
+    public static let collectors = ["cloudtrail", "billing", "inventory", "iam"]
 
     /// fetch: each chosen collector (default: every configured one) into raw runs.
     public static func fetch(_ context: StageContext, collectors chosen: [String], _ report: inout RunReport) throws {
@@ -30,6 +30,12 @@ public enum Stages {
                 let settings = try context.config.requireInventory()
                 try InventoryFetcher(settings: settings, access: aws, layout: context.layout, environment: context.environment,
                                      clock: context.clock, logger: context.logger).run(report: &report)
+            case IAMFetcher.collector:
+                guard let iam = context.config.iam else {
+                    throw CloudspoolError(.configuration, "\(context.config.file): the 'iam' section is required to collect IAM users")
+                }
+                try IAMFetcher(settings: iam, inventory: try context.config.requireInventory(), access: aws, layout: context.layout,
+                               environment: context.environment, clock: context.clock, logger: context.logger).run(report: &report)
             default:
                 throw CloudspoolError(.configuration, "unknown collector '\(collector)' (known: \(Self.collectors.joined(separator: ", ")))")
             }
@@ -53,6 +59,9 @@ public enum Stages {
                 try billing.replay(runFolder: url, report: &report)
             } else if collector == InventoryTransformer.collector {
                 try inventory.replay(runFolder: url, report: &report)
+            } else if collector == IAMTransformer.collector, let settings = context.config.iam {
+                try IAMTransformer(layout: context.layout, naming: naming, settings: settings, maxFileBytes: context.config.transform.maxFileBytes,
+                                   clock: context.clock, logger: context.logger).replay(runFolder: url, report: &report)
             } else {
                 try transformer.replay(path: url, report: &report)
             }
@@ -61,9 +70,13 @@ public enum Stages {
         try transformer.run(report: &report)
         try billing.run(report: &report)
         try inventory.run(report: &report)
+        if let settings = context.config.iam {
+            try IAMTransformer(layout: context.layout, naming: naming, settings: settings, maxFileBytes: context.config.transform.maxFileBytes,
+                               clock: context.clock, logger: context.logger).run(report: &report)
+        }
         let retention = Retention(layout: context.layout, settings: context.config.retention, logger: context.logger)
         var removed = 0
-        for collector in [CloudTrailTransformer.collector, BillingTransformer.collector, InventoryTransformer.collector] {
+        for collector in [CloudTrailTransformer.collector, BillingTransformer.collector, InventoryTransformer.collector, IAMTransformer.collector] {
             removed += try retention.pruneRaw(collector: collector, now: context.clock.now())
         }
         report.add("raw_runs_removed", Int64(removed))
@@ -85,10 +98,11 @@ public enum Stages {
         }
         try loader.run(collector: CloudTrailTransformer.collector, template: naming.cloudtrailTemplate, report: &report)
         try loader.run(collector: InventoryTransformer.collector, template: naming.inventoryTemplate, report: &report)
+        try loader.run(collector: IAMTransformer.collector, template: naming.usersTemplate, report: &report)
         try BillingLoader(bulk: loader, client: client, layout: context.layout, naming: naming, logger: context.logger).run(report: &report)
         let retention = Retention(layout: context.layout, settings: context.config.retention, logger: context.logger)
         var removed = 0
-        for collector in [CloudTrailTransformer.collector, InventoryTransformer.collector, BillingLoader.collector] {
+        for collector in [CloudTrailTransformer.collector, InventoryTransformer.collector, IAMTransformer.collector, BillingLoader.collector] {
             removed += try retention.pruneNDJSON(collector: collector, now: context.clock.now())
         }
         report.add("ndjson_removed", Int64(removed))

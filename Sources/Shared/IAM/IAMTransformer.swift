@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+
+/// The IAM transform: each raw IAM run becomes one document per user and
+/// account in `awsusers-000001` (id `<account>:<user>`, so each run updates
+/// it). Days are counted from the fetch run's time, so a replay gives the
+/// same documents.
+public final class IAMTransformer {
+    public static let collector = IAMFetcher.collector
+
+    let layout: SpoolLayout
+    let naming: IndexNaming
+    let settings: IAMSettings
+    let maxFileBytes: Int
+    let clock: RuntimeClock
+    let logger: Logger
+    let store: CheckpointStore<CloudTrailTransformer.State>
+    let decoder = AWSResponseDecoder()
+
+    public init(layout: SpoolLayout, naming: IndexNaming, settings: IAMSettings, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
+        self.layout = layout
+        self.naming = naming
+        self.settings = settings
+        self.maxFileBytes = maxFileBytes
+        self.clock = clock
+        self.logger = logger
+        self.store = CheckpointStore(layout: layout, name: "transform")
+    }
+
+    public func run(report: inout RunReport) throws {
+        let done = Set(try store.load()?.done[Self.collector] ?? [])
+        let folder = layout.raw(Self.collector)
+        for name in SpoolFiles.list(folder) where !done.contains(name) && RunID(name) != nil {
+            try transform(runFolder: folder.appendingPathComponent(name, isDirectory: true), outputName: name, report: &report)
+            var state = try store.load() ?? CloudTrailTransformer.State()
+            state.done[Self.collector, default: []].append(name)
+            try store.save(state)
+        }
+    }
+
+    public func replay(runFolder: URL, report: inout RunReport) throws {
+        try transform(runFolder: runFolder, outputName: "\(runFolder.lastPathComponent).replay-\(RunID(date: clock.now()).value)", report: &report)
+    }
+
+    func transform(runFolder: URL, outputName: String, report: inout RunReport) throws {
+        let run = try RawRunManifest.read(runFolder: runFolder)
+        let asOf = RunID(run.runId)?.date ?? clock.now()
+        var reports: [String: Data] = [:]
+        var users: [String: [String: JSONValue]] = [:]
+        var groups: [String: [String: [String]]] = [:]
+        var names: [String: String] = [:]
+        for entry in run.entries {
+            guard let account = entry.account else { continue }
+            let body = try Data(contentsOf: runFolder.appendingPathComponent(entry.path))
+            guard ["GetCredentialReport", "ListUsers", "ListGroupsForUser", "ListAccounts"].contains(entry.operation) else { continue }
+            let value: JSONValue
+            do {
+                value = try decoder.decode(service: entry.service, operation: entry.operation, body: body)
+            } catch let error as CloudspoolError {
+                report.errors.append("\(entry.path) of IAM run \(run.runId): \(error.message)")
+                continue
+            }
+            switch entry.operation {
+            case "GetCredentialReport":
+                guard let content = value["Content"]?.stringValue, let csv = Data(base64Encoded: content) else {
+                    report.errors.append("\(entry.path): the credential report of account \(account) has no readable content")
+                    continue
+                }
+                reports[account] = csv
+            case "ListUsers":
+                for user in value["Users"]?.arrayValue ?? [] {
+                    if let name = user["UserName"]?.stringValue { users[account, default: [:]][name] = user }
+                }
+            case "ListGroupsForUser":
+                if let user = entry.parameters["UserName"] {
+                    groups[account, default: [:]][user, default: []] += (value["Groups"]?.arrayValue ?? []).compactMap { $0["GroupName"]?.stringValue }
+                }
+            default:
+                for item in value["Accounts"]?.arrayValue ?? [] {
+                    if let id = item["Id"]?.stringValue, let name = item["Name"]?.stringValue { names[id] = name }
+                }
+            }
+        }
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        do {
+            var out: [UInt8] = []
+            for account in reports.keys.sorted() {
+                var parser = CSVStreamParser()
+                var header: [String] = []
+                var rows: [[String]] = []
+                let collect: (CSVStreamParser.Row) throws -> Void = { row in
+                    let values = (0..<row.count).map { row.string($0) }
+                    if header.isEmpty { header = values } else { rows.append(values) }
+                }
+                try reports[account]!.withUnsafeBytes { try parser.feed($0, row: collect) }
+                try parser.finish(row: collect)
+                for values in rows {
+                    guard values.count == header.count else {
+                        report.errors.append("the credential report of account \(account) has a row with \(values.count) columns, the header \(header.count)")
+                        continue
+                    }
+                    let name = values[0]
+                    let document = CredentialReportDocument.build(account: account, accountName: names[account], header: header, values: values,
+                                                                  groups: groups[account]?[name] ?? [], user: users[account]?[name],
+                                                                  asOf: asOf, inactiveDays: settings.inactiveDays, runID: run.runId)
+                    let action: JSONValue = .object([("index", .object([("_index", .string(naming.usersIndex)), ("_id", .string("\(account):\(name)"))]))])
+                    action.write(to: &out)
+                    out.append(10)
+                    document.write(to: &out)
+                    out.append(10)
+                    report.add("documents")
+                }
+            }
+            try output.write(out)
+            let files = try output.commit()
+            report.add("ndjson_files", Int64(files.count))
+        } catch {
+            output.discard()
+            throw error
+        }
+        report.add("files")
+        logger.info("IAM run transformed", metadata: ["run": "\(run.runId)", "accounts": "\(reports.count)"])
+    }
+}

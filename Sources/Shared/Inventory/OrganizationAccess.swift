@@ -1,0 +1,82 @@
+import Foundation
+import Logging
+
+/// Reaches every account of the organization: which accounts (see
+/// `AccountDirectory`), and the credentials to use in each (the base
+/// credentials in their own account, the read-only role elsewhere).
+/// Shared by the collectors that fan out over accounts.
+public struct OrganizationAccess: Sendable {
+    let settings: InventorySettings
+    let access: AWSAccess
+    let environment: [String: String]
+    let clock: RuntimeClock
+    let logger: Logger
+
+    public init(settings: InventorySettings, access: AWSAccess, environment: [String: String], clock: RuntimeClock, logger: Logger) {
+        self.settings = settings
+        self.access = access
+        self.environment = environment
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Every account to collect with the credentials to use in it: the base
+    /// credentials in their own account, the assumed role elsewhere. An
+    /// account that cannot be entered is recorded in `store` and left out.
+    public func enterAccounts(store: InventoryCallStore) throws -> [(InventoryAccount, any CredentialProvider)] {
+        let baseAccount = try callerAccount()
+        let accounts = try AccountDirectory(settings: settings, environment: environment)
+            .resolve(organizations: { try listOrganizationAccounts(store: store, account: baseAccount ?? "organization") })
+        guard !accounts.isEmpty else {
+            throw CloudspoolError(.configuration, "no account to collect (check inventory.accounts_file, accounts, organizations, profiles)")
+        }
+        var result: [(InventoryAccount, any CredentialProvider)] = []
+        for account in accounts {
+            let credentials: any CredentialProvider = account.id == baseAccount ? access.credentials :
+                access.chain.assumeRole(arn: "arn:aws:iam::\(account.id):role/\(settings.roleName)", externalId: settings.externalId, base: access.credentials)
+            do {
+                _ = try credentials.require(now: clock.now())
+                result.append((account, credentials))
+            } catch let error as CloudspoolError {
+                store.recordError("account \(account.id)\(account.name.map { " (\($0))" } ?? ""): \(error.message)")
+            } catch let error as AWSServiceError {
+                store.recordError("account \(account.id): \(error)", retryLater: error.isRetryable)
+            } catch let error as HTTPClientError {
+                store.recordError("account \(account.id): \(error)", retryLater: true)
+            }
+        }
+        return result
+    }
+
+    /// The account of the base credentials (so it is collected without assuming a role).
+    func callerAccount() throws -> String? {
+        let client = AWSClient(service: .sts, region: access.settings.region, endpoint: access.endpoints.endpoint(for: .sts, region: access.settings.region),
+                               credentials: access.credentials, http: try HTTPClient(configuration: access.http), retry: access.retry, clock: clock, logger: logger)
+        let response = try client.query(action: "GetCallerIdentity", version: "2011-06-15")
+        return try XMLNode.parse(response.body, what: "sts GetCallerIdentity").path("GetCallerIdentityResult", "Account")?.text
+    }
+
+    /// Active accounts of the organization (from the management account).
+    func listOrganizationAccounts(store: InventoryCallStore, account: String) throws -> [InventoryAccount] {
+        let client = AWSClient(service: .organizations, region: "us-east-1", endpoint: access.endpoints.endpoint(for: .organizations, region: "us-east-1"),
+                               credentials: access.credentials, http: try HTTPClient(configuration: access.http), retry: access.retry, clock: clock, logger: logger)
+        var accounts: [InventoryAccount] = []
+        var token: String?
+        repeat {
+            var body: [String: Any] = [:]
+            if let token { body["NextToken"] = token }
+            let requestedAt = clock.now()
+            let response = try client.json(target: "AWSOrganizationsV20161128.ListAccounts", operation: "ListAccounts", body: body)
+            // Stored like every answer: transform reads the account names from it.
+            try store.store(response.body, service: "organizations", operation: "ListAccounts", account: account, region: "global",
+                            parameters: token.map { ["NextToken": $0] } ?? [:], status: response.status, requestedAt: requestedAt, json: true)
+            let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+            for account in json?["Accounts"] as? [[String: Any]] ?? [] where (account["Status"] as? String ?? "ACTIVE") == "ACTIVE" {
+                if let id = account["Id"] as? String { accounts.append(InventoryAccount(id: id, name: account["Name"] as? String)) }
+            }
+            token = json?["NextToken"] as? String
+        } while token != nil
+        return accounts
+    }
+
+}
