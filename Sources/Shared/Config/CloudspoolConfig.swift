@@ -14,6 +14,7 @@ public struct CloudspoolConfig: Sendable {
     public let billing: BillingSettings?
     public let inventory: InventorySettings?
     public let iam: IAMSettings?
+    public let s3: S3SearchSettings?
     public let transform: TransformSettings
     public let index: IndexSettings?
     public let retention: RetentionSettings
@@ -98,6 +99,18 @@ public struct CloudspoolConfig: Sendable {
             _ = try top.child("iam")
         }
 
+        var s3: S3SearchSettings?
+        if top.isPresent("s3") {
+            var reader = try top.child("s3")
+            s3 = try S3SearchSettings(reader: &reader)
+            try reader.finish()
+            if inventory == nil {
+                throw CloudspoolError(.configuration, "\(file): the 's3' section needs the 'inventory' section (role name, accounts)")
+            }
+        } else {
+            _ = try top.child("s3")
+        }
+
         var transformReader = try top.child("transform")
         let transform = try TransformSettings(reader: &transformReader)
         try transformReader.finish()
@@ -116,7 +129,7 @@ public struct CloudspoolConfig: Sendable {
         try retentionReader.finish()
 
         try top.finish()
-        return CloudspoolConfig(spool: spool, aws: aws, cloudtrail: cloudtrail, billing: billing, inventory: inventory, iam: iam, transform: transform, index: index, retention: retention, file: file)
+        return CloudspoolConfig(spool: spool, aws: aws, cloudtrail: cloudtrail, billing: billing, inventory: inventory, iam: iam, s3: s3, transform: transform, index: index, retention: retention, file: file)
     }
 
     /// The CloudTrail settings, or an error saying the section is needed.
@@ -150,6 +163,7 @@ public struct CloudspoolConfig: Sendable {
         if billing != nil { result.append("billing") }
         if inventory != nil { result.append("inventory") }
         if iam != nil { result.append("iam") }
+        if s3 != nil { result.append("s3") }
         return result
     }
 
@@ -318,6 +332,46 @@ public struct IndexNames: Sendable {
     public let users: String
 }
 
+/// Which buckets (and in which accounts) the S3 object search lists.
+public struct S3SearchSettings: Sendable {
+    /// Buckets listed in the config.
+    public let buckets: [String]
+    /// A file of bucket names, one per line (the `bucket_s3.txt` format).
+    public let bucketsFile: String?
+    /// Accounts to look in (default: the inventory's accounts).
+    public let accounts: [String]
+    /// A file of account ids (the `account_s3.txt` format).
+    public let accountsFile: String?
+
+    init(reader: inout ConfigNodeReader) throws {
+        buckets = try reader.stringList("buckets")
+        bucketsFile = try reader.string("buckets_file")
+        accounts = try reader.stringList("accounts")
+        for account in accounts where !AccountID.isValid(account) {
+            throw reader.error("accounts", "must list 12-digit AWS account ids, not '\(account)'")
+        }
+        accountsFile = try reader.string("accounts_file")
+        if buckets.isEmpty && bucketsFile == nil {
+            throw reader.error("buckets", "or buckets_file is required: the buckets whose objects are indexed")
+        }
+    }
+
+    /// Bucket names from the config and the file (one per line, `#` comments).
+    public func bucketNames() throws -> [String] {
+        var names = buckets
+        if let path = bucketsFile {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw CloudspoolError(.configuration, "cannot read the buckets file \(path) (s3.buckets_file)")
+            }
+            for line in text.split(separator: "\n") {
+                let name = (line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingCharacters(in: .whitespaces)
+                if !name.isEmpty { names.append(name) }
+            }
+        }
+        return Array(Set(names)).sorted()
+    }
+}
+
 /// The IAM users collector.
 public struct IAMSettings: Sendable {
     /// A user with no activity for more than this many days is inactive.
@@ -351,6 +405,25 @@ public struct InventorySettings: Sendable {
     public let concurrency: Int
     /// CloudTrail events looked up per instance (0 turns it off).
     public let lookupEvents: Int
+
+    /// A copy that visits only `accounts` (and no other source of accounts).
+    public func restricted(to accounts: [String], accountsFile: String?) -> InventorySettings {
+        InventorySettings(accountsFile: accountsFile, accounts: accounts, organizations: false, profiles: false, roleName: roleName,
+                          externalId: externalId, regions: regions, concurrency: concurrency, lookupEvents: lookupEvents)
+    }
+
+    init(accountsFile: String?, accounts: [String], organizations: Bool, profiles: Bool, roleName: String, externalId: String?,
+         regions: [String], concurrency: Int, lookupEvents: Int) {
+        self.accountsFile = accountsFile
+        self.accounts = accounts
+        self.organizations = organizations
+        self.profiles = profiles
+        self.roleName = roleName
+        self.externalId = externalId
+        self.regions = regions
+        self.concurrency = concurrency
+        self.lookupEvents = lookupEvents
+    }
 
     init(reader: inout ConfigNodeReader) throws {
         accountsFile = try reader.string("accounts_file")

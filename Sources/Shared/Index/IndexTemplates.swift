@@ -191,4 +191,36 @@ public enum IndexTemplates {
         ]
         return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
     }
+
+    /// The template of the S3 object search indices: keys for exact match
+    /// (`s3.key`, also `wildcard` queries) and fragment match (`s3.key_parts`,
+    /// the key's lower-cased pieces), sizes as longs, dates as dates. Above the
+    /// inventory template, whose pattern also covers these indices.
+    public static func s3(indexPattern: String) -> Data {
+        let template: [String: Any] = [
+            "index_patterns": [indexPattern],
+            "priority": 150,
+            "_meta": ["managed_by": "cloudspool", "version": 1],
+            "template": [
+                "mappings": [
+                    "date_detection": false,
+                    "numeric_detection": false,
+                    "dynamic_templates": [["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]]]],
+                    "properties": [
+                        "@timestamp": ["type": "date"],
+                        "s3": ["properties": [
+                            "bucket": ["type": "keyword"],
+                            "key": ["type": "keyword", "ignore_above": 2048],
+                            "key_parts": ["type": "keyword"],
+                            "size": ["type": "long"], "object_count": ["type": "long"], "total_size": ["type": "long"],
+                            "last_modified": ["type": "date"],
+                            "storage_class": ["type": "keyword"], "etag": ["type": "keyword"],
+                        ]],
+                        "cloudspool": ["properties": ["last_seen": ["type": "date"]]],
+                    ],
+                ],
+            ],
+        ]
+        return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
+    }
 }

@@ -31,6 +31,11 @@ public struct IndexNaming: Sendable {
         (prefix + "cloudspool-users", IndexTemplates.users(index: usersIndex))
     }
 
+    /// The S3 object search template: name and body.
+    public var s3Template: (name: String, body: Data) {
+        (prefix + "cloudspool-s3", IndexTemplates.s3(indexPattern: "\(inventoryStem)-s3-*"))
+    }
+
     /// The billing template: name and body.
     public var billingTemplate: (name: String, body: Data) {
         (prefix + "cloudspool-billing", IndexTemplates.billing(revisionStem: billingRevisionStem))

@@ -7,7 +7,7 @@ public enum Stages {
     public static let loadSummary = ["files", "documents", "indexed", "deadlettered", "quarantined", "retries", "bytes"]
 
     /// The collectors fetch knows.
-    public static let collectors = ["cloudtrail", "billing", "inventory", "iam"]
+    public static let collectors = ["cloudtrail", "billing", "inventory", "iam", "s3"]
 
     /// fetch: each chosen collector (default: every configured one) into raw runs.
     public static func fetch(_ context: StageContext, collectors chosen: [String], _ report: inout RunReport) throws {
@@ -36,6 +36,12 @@ public enum Stages {
                 }
                 try IAMFetcher(settings: iam, inventory: try context.config.requireInventory(), access: aws, layout: context.layout,
                                environment: context.environment, clock: context.clock, logger: context.logger).run(report: &report)
+            case S3SearchFetcher.collector:
+                guard let s3 = context.config.s3 else {
+                    throw CloudspoolError(.configuration, "\(context.config.file): the 's3' section is required to list buckets for the object search")
+                }
+                try S3SearchFetcher(settings: s3, inventory: try context.config.requireInventory(), access: aws, layout: context.layout,
+                                    environment: context.environment, clock: context.clock, logger: context.logger).run(report: &report)
             default:
                 throw CloudspoolError(.configuration, "unknown collector '\(collector)' (known: \(Self.collectors.joined(separator: ", ")))")
             }
@@ -59,6 +65,9 @@ public enum Stages {
                 try billing.replay(runFolder: url, report: &report)
             } else if collector == InventoryTransformer.collector {
                 try inventory.replay(runFolder: url, report: &report)
+            } else if collector == S3SearchTransformer.collector {
+                try S3SearchTransformer(layout: context.layout, naming: naming, maxFileBytes: context.config.transform.maxFileBytes,
+                                        clock: context.clock, logger: context.logger).replay(runFolder: url, report: &report)
             } else if collector == IAMTransformer.collector, let settings = context.config.iam {
                 try IAMTransformer(layout: context.layout, naming: naming, settings: settings, maxFileBytes: context.config.transform.maxFileBytes,
                                    clock: context.clock, logger: context.logger).replay(runFolder: url, report: &report)
@@ -74,9 +83,12 @@ public enum Stages {
             try IAMTransformer(layout: context.layout, naming: naming, settings: settings, maxFileBytes: context.config.transform.maxFileBytes,
                                clock: context.clock, logger: context.logger).run(report: &report)
         }
+        try S3SearchTransformer(layout: context.layout, naming: naming, maxFileBytes: context.config.transform.maxFileBytes,
+                                clock: context.clock, logger: context.logger).run(report: &report)
         let retention = Retention(layout: context.layout, settings: context.config.retention, logger: context.logger)
         var removed = 0
-        for collector in [CloudTrailTransformer.collector, BillingTransformer.collector, InventoryTransformer.collector, IAMTransformer.collector] {
+        for collector in [CloudTrailTransformer.collector, BillingTransformer.collector, InventoryTransformer.collector, IAMTransformer.collector,
+                          S3SearchTransformer.collector] {
             removed += try retention.pruneRaw(collector: collector, now: context.clock.now())
         }
         report.add("raw_runs_removed", Int64(removed))
@@ -99,10 +111,12 @@ public enum Stages {
         try loader.run(collector: CloudTrailTransformer.collector, template: naming.cloudtrailTemplate, report: &report)
         try loader.run(collector: InventoryTransformer.collector, template: naming.inventoryTemplate, report: &report)
         try loader.run(collector: IAMTransformer.collector, template: naming.usersTemplate, report: &report)
+        try loader.run(collector: S3SearchTransformer.collector, template: naming.s3Template, report: &report)
         try BillingLoader(bulk: loader, client: client, layout: context.layout, naming: naming, logger: context.logger).run(report: &report)
         let retention = Retention(layout: context.layout, settings: context.config.retention, logger: context.logger)
         var removed = 0
-        for collector in [CloudTrailTransformer.collector, InventoryTransformer.collector, IAMTransformer.collector, BillingLoader.collector] {
+        for collector in [CloudTrailTransformer.collector, InventoryTransformer.collector, IAMTransformer.collector, S3SearchTransformer.collector,
+                          BillingLoader.collector] {
             removed += try retention.pruneNDJSON(collector: collector, now: context.clock.now())
         }
         report.add("ndjson_removed", Int64(removed))

@@ -48,6 +48,12 @@ public final class S3Client {
     /// One page of `ListObjectsV2`.
     public func listObjects(prefix: String, delimiter: String? = nil, startAfter: String? = nil,
                             continuationToken: String? = nil, maxKeys: Int = 1000) throws -> S3ListPage {
+        try listObjectsRaw(prefix: prefix, delimiter: delimiter, startAfter: startAfter, continuationToken: continuationToken, maxKeys: maxKeys).page
+    }
+
+    /// One page of `ListObjectsV2`, with the answer's bytes for the spool.
+    public func listObjectsRaw(prefix: String, delimiter: String? = nil, startAfter: String? = nil,
+                               continuationToken: String? = nil, maxKeys: Int = 1000) throws -> (page: S3ListPage, body: Data, status: Int) {
         var query: [(String, String)] = [("list-type", "2"), ("prefix", prefix), ("max-keys", String(maxKeys))]
         if let delimiter { query.append(("delimiter", delimiter)) }
         if let continuationToken {
@@ -56,7 +62,30 @@ public final class S3Client {
             query.append(("start-after", startAfter))
         }
         let response = try client.send(operation: "ListObjectsV2", path: bucketPath, query: query)
-        let root = try XMLNode.parse(response.body, what: "s3 ListObjectsV2 of bucket \(bucket)")
+        return (try S3ListPage.parse(response.body, bucket: bucket), response.body, response.status)
+    }
+
+    /// The region of the bucket (`GetBucketLocation`; empty means us-east-1, `EU` eu-west-1).
+    public func bucketRegion() throws -> (region: String, body: Data) {
+        let response = try client.send(operation: "GetBucketLocation", path: bucketPath, query: [("location", "")])
+        let root = try XMLNode.parse(response.body, what: "s3 GetBucketLocation of bucket \(bucket)")
+        var region = root.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if region.isEmpty { region = "us-east-1" } else if region == "EU" { region = "eu-west-1" }
+        return (region, response.body)
+    }
+
+    /// `ListBuckets` of the credentials' account (any region's endpoint answers).
+    public func listBuckets() throws -> (names: [String], body: Data) {
+        let response = try client.send(operation: "ListBuckets", path: "/")
+        let root = try XMLNode.parse(response.body, what: "s3 ListBuckets")
+        return ((root.child("Buckets")?.children("Bucket") ?? []).compactMap { $0.string("Name") }, response.body)
+    }
+}
+
+extension S3ListPage {
+    /// Parses a `ListObjectsV2` answer.
+    public static func parse(_ body: Data, bucket: String) throws -> S3ListPage {
+        let root = try XMLNode.parse(body, what: "s3 ListObjectsV2 of bucket \(bucket)")
         let objects = root.children("Contents").compactMap { node -> S3Object? in
             guard let key = node.string("Key") else { return nil }
             return S3Object(key: key, size: Int64(node.string("Size") ?? "") ?? 0, eTag: node.string("ETag") ?? "",
@@ -70,6 +99,9 @@ public final class S3Client {
         }
         return S3ListPage(objects: objects, commonPrefixes: prefixes, nextContinuationToken: truncated ? token : nil, isTruncated: truncated)
     }
+}
+
+extension S3Client {
 
     /// Every common prefix directly below `prefix` (all pages).
     public func listCommonPrefixes(prefix: String) throws -> [String] {
