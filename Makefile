@@ -1,0 +1,39 @@
+# Install cloudspool on a collector host:  make install PREFIX=/usr/local
+# Remove it (config and spool are kept):   make uninstall
+# The test suite:                          make test   (same as bash scripts/test.sh)
+
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+CONFDIR   ?= /etc/cloudspool
+CRONDIR   ?= /etc/cron.d
+SPOOL     ?= /var/spool/cloudspool
+LOGDIR    ?= /var/log/cloudspool
+USER      ?= cloudspool
+BINARIES  := cloudspool-fetch cloudspool-transform cloudspool-load
+
+.PHONY: build install uninstall test
+
+build:
+	swift build -c release
+
+install: build
+	id -u $(USER) >/dev/null 2>&1 || useradd --system --home-dir $(SPOOL) --shell /usr/sbin/nologin $(USER)
+	install -d -m 0755 $(BINDIR)
+	for b in $(BINARIES); do install -m 0755 .build/release/$$b $(BINDIR)/$$b; done
+	install -d -m 0750 -o root -g $(USER) $(CONFDIR)
+	test -e $(CONFDIR)/cloudspool.yaml || install -m 0640 -o root -g $(USER) cloudspool.example.yaml $(CONFDIR)/cloudspool.yaml
+	install -m 0644 cloudspool.example.yaml $(CONFDIR)/cloudspool.example.yaml
+	install -m 0644 iam-policy.json $(CONFDIR)/iam-policy.json
+	install -d -m 0750 -o $(USER) -g $(USER) $(SPOOL) $(LOGDIR)
+	sed 's|/usr/local/bin|$(BINDIR)|; s|^CLOUDSPOOL_CONFIG=.*|CLOUDSPOOL_CONFIG=$(CONFDIR)/cloudspool.yaml|' cron.d/cloudspool > $(CRONDIR)/cloudspool
+	chmod 0644 $(CRONDIR)/cloudspool
+	@echo "installed: edit $(CONFDIR)/cloudspool.yaml, then watch $(LOGDIR)/*.log"
+
+uninstall:
+	rm -f $(CRONDIR)/cloudspool
+	for b in $(BINARIES); do rm -f $(BINDIR)/$$b; done
+	rm -f $(CONFDIR)/cloudspool.example.yaml $(CONFDIR)/iam-policy.json
+	@echo "removed the programs and the cron file; kept $(CONFDIR)/cloudspool.yaml, $(SPOOL) and $(LOGDIR) (remove them by hand if you mean to)"
+
+test:
+	bash scripts/test.sh

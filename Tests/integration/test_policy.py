@@ -1,0 +1,111 @@
+"""The shipped least-privilege policy (iam-policy.json) names every AWS action
+fetch can call, and nothing more: read-only actions only, S3 limited to the
+configured buckets.
+
+The calls are found in the Swift sources, where every AWS call names its
+operation (`query(action:)`, `queryPages(..., action:)`, `json(..., operation:)`,
+`send(operation:)`), and mapped to IAM actions with the service of its client.
+"""
+import json
+import re
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCES = REPO / "Sources" / "Shared"
+
+# Operations whose IAM action differs from "<prefix>:<Operation>".
+ACTION_OF = {
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("sts", "GetCallerIdentity"): None,  # needs no permission
+}
+IAM_PREFIX = {"ec2": "ec2", "rds": "rds", "cloudwatch": "cloudwatch", "monitoring": "cloudwatch", "backup": "backup",
+              "cloudtrail": "cloudtrail", "organizations": "organizations", "iam": "iam", "sts": "sts", "s3": "s3"}
+READ_ONLY = re.compile(r":(Describe|List|Get|Generate(CredentialReport)|Lookup|AssumeRole$)")
+
+
+def called_operations():
+    """(service, operation) of every AWS call in the sources."""
+    calls = set()
+    for path in SOURCES.rglob("*.swift"):
+        text = path.read_text()
+        # queryPages(.ec2, version: ..., action: "DescribeInstances", ...)
+        for service, action in re.findall(r'queryPages\(\.(\w+),\s*version:[^,]+,\s*action:\s*"(\w+)"', text):
+            calls.add((service, action))
+        # for action in ["DescribeVolumes", ...] { ... queryPages(.ec2, ..., action: action
+        for block in re.findall(r'for action in \[([^\]]+)\][^{]*\{[^}]*queryPages\(\.(\w+)', text, re.S):
+            for action in re.findall(r'"(\w+)"', block[0]):
+                calls.add((block[1], action))
+        # client(.rds).query(action: "X" / client.query(action: "X" in a file about one service
+        for action in re.findall(r'\.query\(action:\s*"(\w+)"', text):
+            service = service_of_file(path, text, action)
+            calls.add((service, action))
+        for service, operation in re.findall(r'client\(\.(\w+)\)\.(?:json|send)\([^)]*operation:\s*"(\w+)"', text, re.S):
+            calls.add((service, operation))
+        for operation in re.findall(r'client\.json\(target:[^)]*operation:\s*"(\w+)"', text, re.S):
+            calls.add((service_of_file(path, text, operation), operation))
+        # a local helper: call("GenerateCredentialReport")
+        for operation in re.findall(r'\bcall\("(\w+)"', text):
+            calls.add((service_of_file(path, text, operation), operation))
+        for operation in re.findall(r'client\.send\(operation:\s*"(\w+)"', text):
+            calls.add((service_of_file(path, text, operation), operation))
+    return calls
+
+
+def service_of_file(path, text, operation):
+    """The service of a client built in the same file (`AWSClient(service: .sts, ...`)."""
+    known = {"GetCallerIdentity": "sts", "AssumeRole": "sts", "ListAccounts": "organizations", "DescribeRegions": "ec2",
+             "GetObject": "s3", "ListObjectsV2": "s3", "ListBuckets": "s3", "GetBucketLocation": "s3"}
+    if operation in known:
+        return known[operation]
+    services = re.findall(r'AWSClient\(service:\s*\.(\w+)', text)
+    assert len(set(services)) == 1, f"{path}: cannot tell the service of {operation}: {services}"
+    return services[0]
+
+
+def required_actions():
+    actions = set()
+    for service, operation in called_operations():
+        action = ACTION_OF.get((service, operation), f"{IAM_PREFIX[service]}:{operation}")
+        if action:
+            actions.add(action)
+    return actions
+
+
+def policy_actions():
+    policy = json.loads((REPO / "iam-policy.json").read_text())
+    actions = set()
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    return policy, actions
+
+
+def test_sources_are_scanned():
+    calls = called_operations()
+    # The scan must find the calls of every collector, or the comparison below proves nothing.
+    for expected in [("ec2", "DescribeInstances"), ("rds", "DescribeDBInstances"), ("cloudwatch", "ListMetrics"),
+                     ("backup", "ListBackupJobs"), ("cloudtrail", "LookupEvents"), ("iam", "GetCredentialReport"),
+                     ("s3", "GetObject"), ("s3", "ListObjectsV2"), ("sts", "AssumeRole"), ("organizations", "ListAccounts")]:
+        assert expected in calls, f"{expected} not found in the sources"
+
+
+def test_policy_lists_every_action_fetch_calls_and_nothing_more():
+    _, listed = policy_actions()
+    required = required_actions()
+    assert sorted(required - listed) == [], "fetch calls actions the policy does not allow"
+    assert sorted(listed - required) == [], "the policy allows actions fetch never calls"
+
+
+def test_policy_is_read_only_and_s3_is_limited_to_the_configured_buckets():
+    policy, listed = policy_actions()
+    for action in listed:
+        assert "*" not in action, action
+        assert READ_ONLY.search(action), f"{action} is not a read-only action"
+    for statement in policy["Statement"]:
+        s3_object_actions = [a for a in statement["Action"] if a in ("s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation")]
+        if s3_object_actions:
+            resources = statement["Resource"]
+            assert "*" not in resources
+            assert all(r.startswith("arn:aws:s3:::") and "BUCKET" in r for r in resources), resources
