@@ -8,7 +8,7 @@ CONFDIR   ?= /etc/cloudspool
 CRONDIR   ?= /etc/cron.d
 SPOOL     ?= /var/spool/cloudspool
 LOGDIR    ?= /var/log/cloudspool
-USER      ?= cloudspool
+CLOUDSPOOL_USER ?= cloudspool
 BINARIES  := cloudspool-fetch cloudspool-transform cloudspool-load
 
 .PHONY: build install uninstall test
@@ -17,14 +17,14 @@ build:
 	swift build -c release
 
 install: build
-	id -u $(USER) >/dev/null 2>&1 || useradd --system --home-dir $(SPOOL) --shell /usr/sbin/nologin $(USER)
+	id -u $(CLOUDSPOOL_USER) >/dev/null 2>&1 || useradd --system --home-dir $(SPOOL) --shell /usr/sbin/nologin $(CLOUDSPOOL_USER)
 	install -d -m 0755 $(BINDIR)
 	for b in $(BINARIES); do install -m 0755 .build/release/$$b $(BINDIR)/$$b; done
-	install -d -m 0750 -o root -g $(USER) $(CONFDIR)
-	test -e $(CONFDIR)/cloudspool.yaml || install -m 0640 -o root -g $(USER) cloudspool.example.yaml $(CONFDIR)/cloudspool.yaml
+	install -d -m 0750 -o root -g $(CLOUDSPOOL_USER) $(CONFDIR)
+	test -e $(CONFDIR)/cloudspool.yaml || install -m 0640 -o root -g $(CLOUDSPOOL_USER) cloudspool.example.yaml $(CONFDIR)/cloudspool.yaml
 	install -m 0644 cloudspool.example.yaml $(CONFDIR)/cloudspool.example.yaml
 	install -m 0644 iam-policy.json $(CONFDIR)/iam-policy.json
-	install -d -m 0750 -o $(USER) -g $(USER) $(SPOOL) $(LOGDIR)
+	install -d -m 0750 -o $(CLOUDSPOOL_USER) -g $(CLOUDSPOOL_USER) $(SPOOL) $(LOGDIR)
 	sed 's|/usr/local/bin|$(BINDIR)|; s|^CLOUDSPOOL_CONFIG=.*|CLOUDSPOOL_CONFIG=$(CONFDIR)/cloudspool.yaml|' cron.d/cloudspool > $(CRONDIR)/cloudspool
 	chmod 0644 $(CRONDIR)/cloudspool
 	@echo "installed: edit $(CONFDIR)/cloudspool.yaml, then watch $(LOGDIR)/*.log"

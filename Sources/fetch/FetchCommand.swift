@@ -37,7 +37,7 @@ struct FetchCommand: ParsableCommand {
 
     func run() throws {
         let logger = options.bootstrapLogging(label: "cloudspool.fetch")
-        let exit = StageRunner.run(stage: "fetch", configPath: options.config, logger: logger, summaryOrder: Stages.fetchSummary) { context, report in
+        let exit = StageRunner.run(stage: "fetch", configPath: options.config, statusOnly: options.status, logger: logger, summaryOrder: Stages.fetchSummary) { context, report in
             try Stages.fetch(context, collectors: collector, &report)
         }
         throw ExitCode(exit.rawValue)

@@ -31,7 +31,7 @@ struct LoadCommand: ParsableCommand {
 
     func run() throws {
         let logger = options.bootstrapLogging(label: "cloudspool.load")
-        let exit = StageRunner.run(stage: "load", configPath: options.config, logger: logger, summaryOrder: Stages.loadSummary) { context, report in
+        let exit = StageRunner.run(stage: "load", configPath: options.config, statusOnly: options.status, logger: logger, summaryOrder: Stages.loadSummary) { context, report in
             try Stages.load(context, replay: replay, &report)
         }
         throw ExitCode(exit.rawValue)

@@ -31,7 +31,7 @@ struct TransformCommand: ParsableCommand {
 
     func run() throws {
         let logger = options.bootstrapLogging(label: "cloudspool.transform")
-        let exit = StageRunner.run(stage: "transform", configPath: options.config, logger: logger, summaryOrder: Stages.transformSummary) { context, report in
+        let exit = StageRunner.run(stage: "transform", configPath: options.config, statusOnly: options.status, logger: logger, summaryOrder: Stages.transformSummary) { context, report in
             try Stages.transform(context, replay: replay, &report)
         }
         throw ExitCode(exit.rawValue)

@@ -278,6 +278,8 @@ public struct IndexSettings: Sendable {
     public let bulkMaxBytes: Int
     public let bulkMaxDocs: Int
     public let indexPrefix: String
+    /// Whether load also indexes the stages' run reports (`cloudspool-runs-YYYY.MM`).
+    public let indexRunReports: Bool
     /// Index name stems per collector (e.g. cloudtrail -> awscli-trail).
     public let names: IndexNames
 
@@ -301,6 +303,7 @@ public struct IndexSettings: Sendable {
         bulkMaxBytes = try reader.int("bulk_max_bytes", default: 5 << 20, range: 1024...(1 << 30))
         bulkMaxDocs = try reader.int("bulk_max_docs", default: 5000, range: 1...1_000_000)
         indexPrefix = try reader.string("index_prefix", default: "")
+        indexRunReports = try reader.bool("run_reports", default: true)
         var namesReader = try reader.child("names")
         names = IndexNames(cloudtrail: try namesReader.string("cloudtrail", default: "awscli-trail"),
                            billing: try namesReader.string("billing", default: "awsbilling"),

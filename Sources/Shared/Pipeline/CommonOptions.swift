@@ -10,6 +10,9 @@ public struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("How much to log on stderr: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     public var logLevel: String = "info"
 
+    @Flag(name: .long, help: "Print what is waiting in the spool (backlog per collector, quarantine, dead letters, last runs) and exit, doing no work.")
+    public var status = false
+
     public init() {}
 
     public func validate() throws {

@@ -17,7 +17,7 @@ public struct StageContext: Sendable {
 /// run left in `.incoming/`, do the work, write the run report, print a
 /// one-line summary and return the exit code.
 public enum StageRunner {
-    public static func run(stage: String, configPath: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+    public static func run(stage: String, configPath: String?, statusOnly: Bool = false, environment: [String: String] = ProcessInfo.processInfo.environment,
                            clock: RuntimeClock = .system, logger: Logger, summaryOrder: [String],
                            work: (StageContext, inout RunReport) throws -> Void) -> StageExit {
         umask(0o027)
@@ -31,6 +31,10 @@ public enum StageRunner {
             return .usage
         }
         let layout = SpoolLayout(root: config.spool)
+        if statusOnly {
+            print(SpoolStatus.read(layout: layout).text)
+            return .success
+        }
         let lock: StageLock
         do {
             try SpoolFiles.makeDirectory(layout.root)

@@ -113,6 +113,10 @@ public enum Stages {
         try loader.run(collector: IAMTransformer.collector, template: naming.usersTemplate, report: &report)
         try loader.run(collector: S3SearchTransformer.collector, template: naming.s3Template, report: &report)
         try BillingLoader(bulk: loader, client: client, layout: context.layout, naming: naming, logger: context.logger).run(report: &report)
+        if settings.indexRunReports {
+            try RunReportIndexer(client: client, layout: context.layout, naming: naming, retentionDays: context.config.retention.rawDays,
+                                 clock: context.clock, logger: context.logger).run(report: &report)
+        }
         let retention = Retention(layout: context.layout, settings: context.config.retention, logger: context.logger)
         var removed = 0
         for collector in [CloudTrailTransformer.collector, InventoryTransformer.collector, IAMTransformer.collector, S3SearchTransformer.collector,
