@@ -109,3 +109,16 @@ def test_policy_is_read_only_and_s3_is_limited_to_the_configured_buckets():
             resources = statement["Resource"]
             assert "*" not in resources
             assert all(r.startswith("arn:aws:s3:::") and "BUCKET" in r for r in resources), resources
+
+
+def test_member_role_template_grants_the_inventory_actions():
+    """The StackSet template's role policy is the policy's read-only statement, and it trusts only the collector."""
+    template = json.loads((REPO / "deploy" / "cloudspool-member-role.json").read_text())
+    policy, _ = policy_actions()
+    inventory = next(s for s in policy["Statement"] if s["Sid"] == "CloudspoolInventoryReadOnly")
+    role = template["Resources"]["CollectorRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    assert [s["Action"] for s in statements] == [inventory["Action"]]
+    trust = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust[0]["Principal"] == {"AWS": {"Ref": "CollectorPrincipalArn"}}
+    assert template["Parameters"]["RoleName"]["Default"] == "EnergyLogReadOnly"
