@@ -13,7 +13,6 @@ public final class BillingTransformer {
     let maxFileBytes: Int
     let clock: RuntimeClock
     let logger: Logger
-    let store: CheckpointStore<CloudTrailTransformer.State>
 
     public init(layout: SpoolLayout, naming: IndexNaming, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
         self.layout = layout
@@ -21,23 +20,17 @@ public final class BillingTransformer {
         self.maxFileBytes = maxFileBytes
         self.clock = clock
         self.logger = logger
-        self.store = CheckpointStore(layout: layout, name: "transform")
     }
 
     public func run(report: inout RunReport) throws {
-        let done = Set(try store.load()?.done[Self.collector] ?? [])
-        let folder = layout.raw(Self.collector)
-        for name in SpoolFiles.list(folder) where !done.contains(name) && RunID(name) != nil {
-            try transform(runFolder: folder.appendingPathComponent(name, isDirectory: true), outputName: name, report: &report, quarantineOnError: true)
-            var state = try store.load() ?? CloudTrailTransformer.State()
-            state.done[Self.collector, default: []].append(name)
-            try store.save(state)
+        try PendingRawRuns(layout: layout, collector: Self.collector).forEach { folder in
+            try transform(runFolder: folder, outputName: folder.lastPathComponent, report: &report, quarantineOnError: true)
         }
     }
 
     /// Transforms a raw billing run again (new NDJSON names, same documents and ids).
     public func replay(runFolder: URL, report: inout RunReport) throws {
-        try transform(runFolder: runFolder, outputName: "\(runFolder.lastPathComponent).replay-\(RunID(date: clock.now()).value)",
+        try transform(runFolder: runFolder, outputName: PendingRawRuns.replayName(runFolder, at: clock.now()),
                       report: &report, quarantineOnError: false)
     }
 

@@ -7,19 +7,12 @@ import Logging
 public final class CloudTrailTransformer {
     public static let collector = CloudTrailFetcher.collector
 
-    /// `state/transform.json`: the raw runs finished, per collector.
-    public struct State: Codable, Sendable {
-        public var done: [String: [String]] = [:]
-        public init() {}
-    }
-
     let layout: SpoolLayout
     let builder: CloudTrailDocumentBuilder
     let maxFileBytes: Int
     let clock: RuntimeClock
     let logger: Logger
     let quarantine: Quarantine
-    let store: CheckpointStore<State>
 
     public init(layout: SpoolLayout, indexStem: String, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
         self.layout = layout
@@ -28,28 +21,18 @@ public final class CloudTrailTransformer {
         self.clock = clock
         self.logger = logger
         self.quarantine = Quarantine(layout: layout, stage: "transform")
-        self.store = CheckpointStore(layout: layout, name: "transform")
-    }
-
-    /// The raw runs not transformed yet, oldest first.
-    public func pendingRuns() throws -> [URL] {
-        let done = Set(try store.load()?.done[Self.collector] ?? [])
-        let folder = layout.raw(Self.collector)
-        return SpoolFiles.list(folder).filter { !done.contains($0) && RunID($0) != nil }
-            .map { folder.appendingPathComponent($0, isDirectory: true) }
     }
 
     /// Transforms every pending raw run and checkpoints each.
     public func run(report: inout RunReport) throws {
-        let runs = try pendingRuns()
+        let pending = PendingRawRuns(layout: layout, collector: Self.collector)
+        let runs = try pending.folders()
         if !runs.isEmpty {
             logger.info("transforming", metadata: ["runs": "\(runs.count)"])
         }
         for (n, run) in runs.enumerated() {
             try transform(runFolder: run, only: nil, outputName: run.lastPathComponent, report: &report)
-            var state = try store.load() ?? State()
-            state.done[Self.collector, default: []].append(run.lastPathComponent)
-            try store.save(state)
+            try pending.markDone(run)
             logger.info("raw run transformed", metadata: ["run": "\(run.lastPathComponent)", "progress": "\(n + 1)/\(runs.count)"])
         }
     }

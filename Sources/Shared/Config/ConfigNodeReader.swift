@@ -122,7 +122,6 @@ struct ConfigNodeReader {
         case .scalar(let s): return s.string
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        default: return "an alias"
         }
     }
 }

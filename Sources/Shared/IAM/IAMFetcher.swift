@@ -49,17 +49,7 @@ public final class IAMFetcher: @unchecked Sendable {
             writer.discard()
             throw error
         }
-        let summary = store.summary
-        report.errors.append(contentsOf: summary.errors)
-        if summary.incomplete { report.incomplete = true }
-        report.add("calls", Int64(summary.calls))
-        report.add("bytes", summary.bytes)
-        if writer.isEmpty {
-            writer.discard()
-            return
-        }
-        try writer.commit(finishedAt: clock.now())
-        report.add("runs")
+        try store.finish(into: &report, clock: clock)
     }
 
     func collect(account: String, credentials: any CredentialProvider, store: InventoryCallStore) throws {

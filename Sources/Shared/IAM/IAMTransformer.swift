@@ -14,7 +14,6 @@ public final class IAMTransformer {
     let maxFileBytes: Int
     let clock: RuntimeClock
     let logger: Logger
-    let store: CheckpointStore<CloudTrailTransformer.State>
     let decoder = AWSResponseDecoder()
 
     public init(layout: SpoolLayout, naming: IndexNaming, settings: IAMSettings, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
@@ -24,22 +23,16 @@ public final class IAMTransformer {
         self.maxFileBytes = maxFileBytes
         self.clock = clock
         self.logger = logger
-        self.store = CheckpointStore(layout: layout, name: "transform")
     }
 
     public func run(report: inout RunReport) throws {
-        let done = Set(try store.load()?.done[Self.collector] ?? [])
-        let folder = layout.raw(Self.collector)
-        for name in SpoolFiles.list(folder) where !done.contains(name) && RunID(name) != nil {
-            try transform(runFolder: folder.appendingPathComponent(name, isDirectory: true), outputName: name, report: &report)
-            var state = try store.load() ?? CloudTrailTransformer.State()
-            state.done[Self.collector, default: []].append(name)
-            try store.save(state)
+        try PendingRawRuns(layout: layout, collector: Self.collector).forEach { folder in
+            try transform(runFolder: folder, outputName: folder.lastPathComponent, report: &report)
         }
     }
 
     public func replay(runFolder: URL, report: inout RunReport) throws {
-        try transform(runFolder: runFolder, outputName: "\(runFolder.lastPathComponent).replay-\(RunID(date: clock.now()).value)", report: &report)
+        try transform(runFolder: runFolder, outputName: PendingRawRuns.replayName(runFolder, at: clock.now()), report: &report)
     }
 
     func transform(runFolder: URL, outputName: String, report: inout RunReport) throws {

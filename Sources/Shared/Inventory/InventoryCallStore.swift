@@ -48,4 +48,20 @@ public final class InventoryCallStore: @unchecked Sendable {
     public var summary: (calls: Int, bytes: Int64, errors: [String], incomplete: Bool) {
         lock.withLock { (calls, bytes, errors, incomplete) }
     }
+
+    /// Moves the counts and errors into `report`, then makes the run visible
+    /// (or throws the empty run away).
+    public func finish(into report: inout RunReport, clock: RuntimeClock) throws {
+        let summary = self.summary
+        report.errors.append(contentsOf: summary.errors)
+        if summary.incomplete { report.incomplete = true }
+        report.add("calls", Int64(summary.calls))
+        report.add("bytes", summary.bytes)
+        if writer.isEmpty {
+            writer.discard()
+            return
+        }
+        try writer.commit(finishedAt: clock.now())
+        report.add("runs")
+    }
 }

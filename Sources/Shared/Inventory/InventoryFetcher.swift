@@ -72,19 +72,9 @@ public final class InventoryFetcher: @unchecked Sendable {
             writer.discard()
             throw error
         }
-        let summary = callStore.summary
-        report.errors.append(contentsOf: summary.errors)
-        if summary.incomplete { report.incomplete = true }
-        report.add("calls", Int64(summary.calls))
-        report.add("bytes", summary.bytes)
         report.add("accounts", Int64(entered.count))
         report.add("units", Int64(units.count))
-        if writer.isEmpty {
-            writer.discard()
-            return
-        }
-        try writer.commit(finishedAt: clock.now())
-        report.add("runs")
+        try callStore.finish(into: &report, clock: clock)
         var newState = State()
         newState.lookupSince = latest.value   // instances not seen this run are forgotten
         try store.save(newState)

@@ -20,7 +20,6 @@ public final class InventoryTransformer {
     let eventsPerInstance: Int
     let clock: RuntimeClock
     let logger: Logger
-    let store: CheckpointStore<CloudTrailTransformer.State>
     let eventsStore: CheckpointStore<EventsState>
     let decoder = AWSResponseDecoder()
 
@@ -31,23 +30,17 @@ public final class InventoryTransformer {
         self.eventsPerInstance = eventsPerInstance
         self.clock = clock
         self.logger = logger
-        self.store = CheckpointStore(layout: layout, name: "transform")
         self.eventsStore = CheckpointStore(layout: layout, name: "inventory-events")
     }
 
     public func run(report: inout RunReport) throws {
-        let done = Set(try store.load()?.done[Self.collector] ?? [])
-        let folder = layout.raw(Self.collector)
-        for name in SpoolFiles.list(folder) where !done.contains(name) && RunID(name) != nil {
-            try transform(runFolder: folder.appendingPathComponent(name, isDirectory: true), outputName: name, updateEvents: true, report: &report)
-            var state = try store.load() ?? CloudTrailTransformer.State()
-            state.done[Self.collector, default: []].append(name)
-            try store.save(state)
+        try PendingRawRuns(layout: layout, collector: Self.collector).forEach { folder in
+            try transform(runFolder: folder, outputName: folder.lastPathComponent, updateEvents: true, report: &report)
         }
     }
 
     public func replay(runFolder: URL, report: inout RunReport) throws {
-        try transform(runFolder: runFolder, outputName: "\(runFolder.lastPathComponent).replay-\(RunID(date: clock.now()).value)",
+        try transform(runFolder: runFolder, outputName: PendingRawRuns.replayName(runFolder, at: clock.now()),
                       updateEvents: false, report: &report)
     }
 

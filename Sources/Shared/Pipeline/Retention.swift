@@ -17,7 +17,7 @@ public struct Retention: Sendable {
 
     /// Raw runs of `collector` that transform has finished and that are older than `raw_days`.
     public func pruneRaw(collector: String, now: Date) throws -> Int {
-        let store = CheckpointStore<CloudTrailTransformer.State>(layout: layout, name: "transform")
+        let store = CheckpointStore<TransformCheckpoint>(layout: layout, name: "transform")
         guard var state = try store.load() else { return 0 }
         var done = Set(state.done[collector] ?? [])
         let cutoff = now.addingTimeInterval(-Double(settings.rawDays) * 86_400)

@@ -19,7 +19,7 @@ public struct SpoolStatus: Sendable {
 
     public static func read(layout: SpoolLayout) -> SpoolStatus {
         var status = SpoolStatus()
-        let transformed = (try? CheckpointStore<CloudTrailTransformer.State>(layout: layout, name: "transform").load())??.done ?? [:]
+        let transformed = (try? CheckpointStore<TransformCheckpoint>(layout: layout, name: "transform").load())??.done ?? [:]
         let acknowledged = (try? CheckpointStore<BulkLoader.State>(layout: layout, name: "load").load())??.files ?? [:]
         for collector in Stages.collectors {
             var backlog = Backlog(collector: collector)

@@ -63,17 +63,7 @@ public final class S3SearchFetcher: @unchecked Sendable {
         for bucket in wanted where found.value[bucket] == nil {
             store.recordError("bucket \(bucket) (s3.buckets) was not found in any of the accounts looked at")
         }
-        let summary = store.summary
-        report.errors.append(contentsOf: summary.errors)
-        if summary.incomplete { report.incomplete = true }
-        report.add("calls", Int64(summary.calls))
-        report.add("bytes", summary.bytes)
-        if writer.isEmpty {
-            writer.discard()
-            return
-        }
-        try writer.commit(finishedAt: clock.now())
-        report.add("runs")
+        try store.finish(into: &report, clock: clock)
     }
 
     /// Lists the wanted buckets the account owns; returns their names.

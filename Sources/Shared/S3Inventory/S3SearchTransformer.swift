@@ -14,7 +14,6 @@ public final class S3SearchTransformer {
     let maxFileBytes: Int
     let clock: RuntimeClock
     let logger: Logger
-    let store: CheckpointStore<CloudTrailTransformer.State>
 
     public init(layout: SpoolLayout, naming: IndexNaming, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
         self.layout = layout
@@ -22,22 +21,16 @@ public final class S3SearchTransformer {
         self.maxFileBytes = maxFileBytes
         self.clock = clock
         self.logger = logger
-        self.store = CheckpointStore(layout: layout, name: "transform")
     }
 
     public func run(report: inout RunReport) throws {
-        let done = Set(try store.load()?.done[Self.collector] ?? [])
-        let folder = layout.raw(Self.collector)
-        for name in SpoolFiles.list(folder) where !done.contains(name) && RunID(name) != nil {
-            try transform(runFolder: folder.appendingPathComponent(name, isDirectory: true), outputName: name, report: &report)
-            var state = try store.load() ?? CloudTrailTransformer.State()
-            state.done[Self.collector, default: []].append(name)
-            try store.save(state)
+        try PendingRawRuns(layout: layout, collector: Self.collector).forEach { folder in
+            try transform(runFolder: folder, outputName: folder.lastPathComponent, report: &report)
         }
     }
 
     public func replay(runFolder: URL, report: inout RunReport) throws {
-        try transform(runFolder: runFolder, outputName: "\(runFolder.lastPathComponent).replay-\(RunID(date: clock.now()).value)", report: &report)
+        try transform(runFolder: runFolder, outputName: PendingRawRuns.replayName(runFolder, at: clock.now()), report: &report)
     }
 
     /// Lower-cased pieces of a key (`AWSLogs/2026/Report_Final.csv` -> awslogs, 2026, report, final, csv) for fragment search.

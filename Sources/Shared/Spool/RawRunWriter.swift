@@ -36,6 +36,7 @@ public final class RawRunWriter {
     }
 
     /// Writes the manifest and renames the run into `raw/<collector>/`. Returns the visible folder.
+    @discardableResult
     public func commit(finishedAt: Date) throws -> URL {
         let manifest = RawRunManifest(collector: collector, runId: runID.value, startedAt: UTCDate.iso8601(startedAt),
                                       finishedAt: UTCDate.iso8601(finishedAt), entries: entries)
