@@ -21,6 +21,8 @@ Rule fields (JSON):
                "down"         stop listening (connections refused) for `seconds`
                               (0/absent: until POST /__up or proxy.up())
   path         regex searched in the request path (default: everything)
+  body_regex   regex searched in the request body, read as UTF-8 (default: any body); e.g. an STS
+               AssumeRole form body "RoleArn=arn%3Aaws%3Aiam%3A%3A333333333333%3Arole%2F..."
   method       exact method (default: any)
   count        how many requests the rule applies to (default 1; null = unlimited)
   skip         how many matching requests pass before the rule applies (default 0)
@@ -74,15 +76,18 @@ class _Rule:
         if self.mode not in ("status", "close", "stall", "bulk_partial", "down", "pass"):
             raise ValueError(f"unknown mode {self.mode!r}")
         self.path_re = re.compile(d["path"]) if d.get("path") else None
+        self.body_re = re.compile(d["body_regex"]) if d.get("body_regex") else None
         self.method = d.get("method")
         self.count = d.get("count", 1)
         self.skip = int(d.get("skip", 0))
         self.applied = 0
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, body: bytes = b"") -> bool:
         if self.method and self.method.upper() != method.upper():
             return False
         if self.path_re and not self.path_re.search(path):
+            return False
+        if self.body_re and not self.body_re.search(body.decode("utf-8", "replace")):
             return False
         return self.count is None or self.applied < self.count
 
@@ -110,10 +115,10 @@ class _State:
         self.auth_failures = 0
         self.log: list = []
 
-    def pick(self, method: str, path: str) -> Optional[_Rule]:
+    def pick(self, method: str, path: str, body: bytes = b"") -> Optional[_Rule]:
         with self.lock:
             for r in self.rules:
-                if r.matches(method, path):
+                if r.matches(method, path, body):
                     if r.skip > 0:
                         r.skip -= 1
                         return None
@@ -271,7 +276,7 @@ class _Handler(BaseHTTPRequestHandler):
                                                              "reason": "missing or wrong authentication credentials"},
                                                    "status": 401}).encode(),
                                   [("WWW-Authenticate", 'Basic realm="faultproxy"')])
-        rule = st.pick(self.command, path)
+        rule = st.pick(self.command, path, body)
         status = None
         try:
             status = self._apply(rule, path, body)

@@ -442,7 +442,7 @@ class AwsStub:
         """An event of `account` in `region` (LookupEvents is per account and region)."""
         t = number(ev["EventTime"])
         with self.lock:
-            self.events.append({"event": ev, "time": t, "_account": account, "_region": region})
+            self.events.append({"event": ev, "time": t, "_account": account, "_region": region, "added": time.time()})
 
     def add_backup_job(self, account: str, region: str, job: dict) -> None:
         with self.lock:
@@ -452,11 +452,14 @@ class AwsStub:
         with self.lock:
             return [j for (a, r, j) in self.jobs if a == account and r == region]
 
-    def events_for(self, resource: str) -> list:
-        """(event, epoch) of a resource, newest first."""
+    def events_for(self, resource: str, account: Optional[str] = None, region: Optional[str] = None,
+                   added_before: Optional[float] = None) -> list:
+        """(event, epoch) of a resource (in that account/region, known to the stub before a time), newest first."""
         with self.lock:
             out = [(e["event"], e["time"]) for e in self.events
-                   if any(r.get("ResourceName") == resource for r in e["event"].get("Resources", []))]
+                   if any(r.get("ResourceName") == resource for r in e["event"].get("Resources", []))
+                   and (account is None or e["_account"] == account) and (region is None or e["_region"] == region)
+                   and (added_before is None or e["added"] < added_before)]
         return sorted(out, key=lambda x: -x[1])
 
     def fail(self, op: str, account: Optional[str] = None, region: Optional[str] = None, status: int = 403,

@@ -148,7 +148,7 @@ struct InventoryDocumentBuilder {
             if let instance = eni.path("Attachment", "InstanceId")?.stringValue {
                 owner = .object([("type", .string("ec2.instance")), ("id", .string(instance)), ("network_interface", .string(eniID))])
             } else {
-                owner = .object([("type", .string("network_interface")), ("id", .string(eniID)),
+                owner = .object([("type", .string("ec2.network_interface")), ("id", .string(eniID)),
                                  ("interface_type", eni["InterfaceType"] ?? .null), ("description", eni["Description"] ?? .null)])
             }
             for group in (eni["Groups"]?.arrayValue ?? []).compactMap({ $0["GroupId"]?.stringValue }) {

@@ -21,6 +21,8 @@ final class InventoryUnitFetcher {
     static let ec2Version = "2016-11-15"
     static let rdsVersion = "2014-10-31"
     static let cloudwatchVersion = "2010-08-01"
+    /// How far before the newest known event LookupEvents looks again.
+    static let lookupOverlapSeconds = 900
 
     init(account: InventoryAccount, region: String, credentials: any CredentialProvider, access: AWSAccess, store: InventoryCallStore,
          lookupEvents: Int, lookupSince: [String: String], clock: RuntimeClock, logger: Logger) {
@@ -131,9 +133,22 @@ final class InventoryUnitFetcher {
         }
         if !imageIDs.isEmpty {
             try attempt("ec2 DescribeImages (images in use)") {
-                try queryPages(.ec2, version: Self.ec2Version, action: "DescribeImages",
-                               parameters: imageIDs.sorted().enumerated().map { ("ImageId.\($0.offset + 1)", $0.element) },
-                               tokenParameter: "NextToken", tokenElement: "nextToken")
+                let list = imageIDs.sorted()
+                do {
+                    try queryPages(.ec2, version: Self.ec2Version, action: "DescribeImages",
+                                   parameters: list.enumerated().map { ("ImageId.\($0.offset + 1)", $0.element) },
+                                   tokenParameter: "NextToken", tokenElement: "nextToken")
+                } catch let error as AWSServiceError where error.code.hasPrefix("InvalidAMIID") && list.count > 1 {
+                    // An instance may run an image that was deregistered since: ask one by one, skip the gone ones.
+                    for image in list {
+                        do {
+                            try queryPages(.ec2, version: Self.ec2Version, action: "DescribeImages", parameters: [("ImageId.1", image)],
+                                           tokenParameter: "NextToken", tokenElement: "nextToken")
+                        } catch let error as AWSServiceError where error.code.hasPrefix("InvalidAMIID") {
+                            logger.debug("image no longer exists", metadata: ["image": "\(image)"])
+                        }
+                    }
+                }
             }
         }
         try attempt("ec2 DescribeSnapshots") {
@@ -190,7 +205,9 @@ final class InventoryUnitFetcher {
                 "MaxResults": min(50, lookupEvents - fetched),
             ]
             if let since = lookupSince[key], let date = UTCDate.parseISO8601(since) {
-                body["StartTime"] = Int(date.timeIntervalSince1970) + 1
+                // CloudTrail makes events visible to LookupEvents minutes late: look again from a window before
+                // the newest event known; transform drops the events it already has (by EventId).
+                body["StartTime"] = Int(date.timeIntervalSince1970) - Self.lookupOverlapSeconds
             }
             if let token { body["NextToken"] = token }
             let requestedAt = clock.now()

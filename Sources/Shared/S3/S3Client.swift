@@ -54,7 +54,7 @@ public final class S3Client {
     /// One page of `ListObjectsV2`, with the answer's bytes for the spool.
     public func listObjectsRaw(prefix: String, delimiter: String? = nil, startAfter: String? = nil,
                                continuationToken: String? = nil, maxKeys: Int = 1000) throws -> (page: S3ListPage, body: Data, status: Int) {
-        var query: [(String, String)] = [("list-type", "2"), ("prefix", prefix), ("max-keys", String(maxKeys))]
+        var query: [(String, String)] = [("list-type", "2"), ("prefix", prefix), ("max-keys", String(maxKeys)), ("encoding-type", "url")]
         if let delimiter { query.append(("delimiter", delimiter)) }
         if let continuationToken {
             query.append(("continuation-token", continuationToken))
@@ -86,12 +86,16 @@ extension S3ListPage {
     /// Parses a `ListObjectsV2` answer.
     public static func parse(_ body: Data, bucket: String) throws -> S3ListPage {
         let root = try XMLNode.parse(body, what: "s3 ListObjectsV2 of bucket \(bucket)")
+        // Keys are asked for URL-encoded (a key may hold characters XML cannot carry); S3 writes a
+        // space as '+', others as %20: decoding '+' first, as botocore does, reads both.
+        let encoded = root.string("EncodingType") == "url"
+        let name: (String) -> String = { encoded ? AWSURIEncoding.decode($0.replacingOccurrences(of: "+", with: " ")) : $0 }
         let objects = root.children("Contents").compactMap { node -> S3Object? in
-            guard let key = node.string("Key") else { return nil }
+            guard let key = node.string("Key").map(name) else { return nil }
             return S3Object(key: key, size: Int64(node.string("Size") ?? "") ?? 0, eTag: node.string("ETag") ?? "",
                             lastModified: node.string("LastModified") ?? "", storageClass: node.string("StorageClass"))
         }
-        let prefixes = root.children("CommonPrefixes").compactMap { $0.string("Prefix") }
+        let prefixes = root.children("CommonPrefixes").compactMap { $0.string("Prefix").map(name) }
         let truncated = root.string("IsTruncated") == "true"
         let token = root.string("NextContinuationToken")
         if truncated && token == nil {
