@@ -105,7 +105,14 @@ public enum Stages {
         let loader = BulkLoader(client: client, layout: context.layout, settings: settings, clock: context.clock, logger: context.logger)
         let naming = IndexNaming(config: context.config)
         if let replay {
-            try loader.replay(path: URL(fileURLWithPath: replay), collector: CloudTrailTransformer.collector, template: naming.cloudtrailTemplate, report: &report)
+            // The collector is the NDJSON folder's name (ndjson/<collector>/...); its template goes first.
+            let url = URL(fileURLWithPath: replay).standardizedFileURL
+            let folder = SpoolFiles.isDirectory(url) ? url : url.deletingLastPathComponent()
+            let collector = collectors.contains(folder.lastPathComponent) ? folder.lastPathComponent : CloudTrailTransformer.collector
+            let templates = [CloudTrailTransformer.collector: naming.cloudtrailTemplate, InventoryTransformer.collector: naming.inventoryTemplate,
+                             IAMTransformer.collector: naming.usersTemplate, S3SearchTransformer.collector: naming.s3Template,
+                             BillingLoader.collector: naming.billingTemplate]
+            try loader.replay(path: url, collector: collector, template: templates[collector] ?? naming.cloudtrailTemplate, report: &report)
             return
         }
         try loader.run(collector: CloudTrailTransformer.collector, template: naming.cloudtrailTemplate, report: &report)
