@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cloudspool demo: everything on this machine, nothing leaves 127.0.0.1.
+# cloudspool demo: the whole product, everything on this machine, nothing leaves 127.0.0.1.
 #
 #   bash scripts/demo.sh
 #
@@ -8,10 +8,18 @@
 # 2. builds the release binaries (swift build -c release)
 # 3. starts moto_server (AWS emulator) and osmem-server (OpenSearch-compatible, in memory)
 #    on free loopback ports
-# 4. generates a realistic organization trail bucket in moto
-#    (3 accounts x 2 regions x 3 days, digests and ConfigWritabilityCheckFile included)
-# 5. writes a config to .demo/ and runs cloudspool-fetch, -transform and -load
-# 6. shows what was indexed, then stops the peers
+# 4. puts sample AWS data in moto:
+#    - an organization trail bucket (3 accounts x 2 regions x 3 days, digests and
+#      ConfigWritabilityCheckFile included; scripts/gen_cloudtrail.py)
+#    - a legacy Cost & Usage Report: a closed month and two revisions of the current
+#      month (scripts/gen_cur.py)
+#    - an organization of two member accounts with EC2, RDS, CloudWatch, IAM users and
+#      S3 buckets in eu-west-1 and us-east-1 (scripts/demo_estate.py build)
+#    and starts a loopback stand-in for the two APIs moto lacks, CloudTrail LookupEvents
+#    and AWS Backup ListBackupJobs (scripts/demo_estate.py stub, Tests/integration/aws_stub.py)
+# 5. writes a config to .demo/ and runs cloudspool-fetch (every collector), -transform
+#    and -load, then cloudspool-load --status
+# 6. shows what was indexed, then stops the peers (also on error or Ctrl-C)
 #
 # DEMO_DIR (default <repo>/.demo) holds the config, the spool and the peer logs.
 # CLOUDSPOOL_BIN_DIR, when set, names prebuilt binaries and skips the build.
@@ -20,6 +28,8 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 DEMO="${DEMO_DIR:-$ROOT/.demo}"
 BUCKET=demo-cloudtrail
+CUR_BUCKET=demo-cur
+CUR_REPORT=org-cur
 REGION=eu-west-1
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -55,12 +65,23 @@ fi
 
 # ---------------------------------------------------------------- 3. peers
 say "starting moto_server and osmem-server on loopback"
-mkdir -p "$DEMO"
+mkdir -p "$DEMO" "$DEMO/logs"
 rm -rf "$DEMO/spool"
 STATE="$DEMO/peers.json"
 if [ -f "$STATE" ]; then python3 scripts/peers.py stop --state-file "$STATE" >/dev/null || true; fi
+STUB_PID=""
+cleanup() {
+    say "stopping the peers"
+    if [ -n "$STUB_PID" ] && kill -0 "$STUB_PID" 2>/dev/null; then
+        kill "$STUB_PID" && wait "$STUB_PID" 2>/dev/null || true
+        echo "stopped aws-stub (pid $STUB_PID); it answered:"
+        tail -n 2 "$DEMO/peer-logs/aws-stub.log" | sed 's/^/  /'
+    fi
+    python3 scripts/peers.py stop --state-file "$STATE"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 python3 scripts/peers.py start --state-file "$STATE" --log-dir "$DEMO/peer-logs" > "$DEMO/peers.env"
-trap 'say "stopping the peers"; python3 scripts/peers.py stop --state-file "$STATE"' EXIT
 # shellcheck disable=SC1091
 . "$DEMO/peers.env"
 echo "moto:  $MOTO_URL (pid $MOTO_PID)"
@@ -75,8 +96,8 @@ export AWS_EC2_METADATA_DISABLED=true
 export AWS_CONFIG_FILE="$DEMO/no-aws-config" AWS_SHARED_CREDENTIALS_FILE="$DEMO/no-aws-credentials"
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
 
-# ---------------------------------------------------------------- 4. sample bucket
-say "generating an organization trail bucket (3 accounts x 2 regions x 3 days)"
+# ---------------------------------------------------------------- 4. sample data
+say "CloudTrail: an organization trail bucket (3 accounts x 2 regions x 3 days)"
 START="$(python3 -c 'import datetime; print(datetime.date.today() - datetime.timedelta(days=4))')"
 python3 scripts/gen_cloudtrail.py s3 --bucket "$BUCKET" --endpoint-url "$MOTO_URL" --region "$REGION" \
     --create-bucket --seed 2026 --accounts 3 --regions eu-west-1,us-east-1 --days 3 --start-date "$START" \
@@ -86,12 +107,39 @@ import sys, boto3
 s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="eu-west-1")
 keys = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[2]) for o in p.get("Contents", [])]
 print(f"{len(keys)} objects in s3://{sys.argv[2]}, e.g.")
-for k in [k for k in keys if "_CloudTrail_" in k][:2] + [k for k in keys if "CloudTrail-Digest" in k][:1] \
+for k in [k for k in keys if "_CloudTrail_" in k][:1] + [k for k in keys if "CloudTrail-Digest" in k][:1] \
         + [k for k in keys if k.endswith("ConfigWritabilityCheckFile")][:1]:
     print("  " + k)
 PY
 
+say "Costs: a legacy Cost & Usage Report (a closed month, two revisions of this month)"
+python3 scripts/gen_cur.py s3 --bucket "$CUR_BUCKET" --endpoint-url "$MOTO_URL" --region "$REGION" --create-bucket \
+    --mode legacy --seed 2026 --rows 200 --prefix cur --name "$CUR_REPORT" --summary "$DEMO/expected-cur.json" 2>&1
+python3 - "$MOTO_URL" "$CUR_BUCKET" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="eu-west-1")
+keys = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[2]) for o in p.get("Contents", [])]
+print(f"{len(keys)} objects in s3://{sys.argv[2]}, e.g.")
+for k in [k for k in keys if k.endswith(".csv.gz")][:1]:
+    print("  " + k)
+PY
+
+say "Inventory, IAM, S3: an organization of two member accounts"
+python3 scripts/demo_estate.py build --endpoint-url "$MOTO_URL" --ledger "$DEMO/estate.json"
+rm -f "$DEMO/stub.url"
+python3 scripts/demo_estate.py stub --endpoint-url "$MOTO_URL" --ledger "$DEMO/estate.json" \
+    --url-file "$DEMO/stub.url" > "$DEMO/peer-logs/aws-stub.log" 2>&1 &
+STUB_PID=$!
+for _ in $(seq 100); do [ -s "$DEMO/stub.url" ] || ! kill -0 "$STUB_PID" 2>/dev/null && break; sleep 0.1; done
+[ -s "$DEMO/stub.url" ] || { echo "aws-stub did not start:"; cat "$DEMO/peer-logs/aws-stub.log"; exit 1; }
+STUB_URL="$(cat "$DEMO/stub.url")"
+head -n1 "$DEMO/peer-logs/aws-stub.log"
+# what moto lacks comes from the stub
+export AWS_ENDPOINT_URL_CLOUDTRAIL="$STUB_URL" AWS_ENDPOINT_URL_BACKUP="$STUB_URL"
+S3_BUCKETS="$(python3 -c 'import json, sys; print(", ".join(json.load(open(sys.argv[1]))["buckets"]))' "$DEMO/estate.json")"
+
 # ---------------------------------------------------------------- 5. run
+DAY="$(python3 -c 'import datetime; print(datetime.date.today() - datetime.timedelta(days=6))')"
 cat > "$DEMO/cloudspool.yaml" <<YAML
 # written by scripts/demo.sh
 spool: $DEMO/spool
@@ -102,75 +150,218 @@ aws:
 cloudtrail:
   bucket: $BUCKET
   prefix: ""
-  start_date: $(python3 -c 'import datetime; print(datetime.date.today() - datetime.timedelta(days=6))')
+  start_date: $DAY
   overlap_minutes: 60
   batch_objects: 50
+billing:
+  bucket: $CUR_BUCKET
+  prefix: cur
+  report_name: $CUR_REPORT
+  months: 2
+inventory:
+  organizations: true
+  role_name: EnergyLogReadOnly
+  regions: [eu-west-1, us-east-1]
+  concurrency: 4
+  lookup_events: 5
+iam:
+  inactive_days: 90
+  report_timeout_seconds: 30
+s3:
+  buckets: [$S3_BUCKETS]
 index:
   url: $OSMEM_URL
   auth: none
   timeout_seconds: 10
   max_retries: 5
-  names:
-    cloudtrail: awscli-trail
 YAML
 say "config $DEMO/cloudspool.yaml"
 cat "$DEMO/cloudspool.yaml"
 
 rc_all=0
 for stage in fetch transform load; do
-    say "cloudspool-$stage --config $DEMO/cloudspool.yaml"
+    say "cloudspool-$stage --config $DEMO/cloudspool.yaml    (progress: $DEMO/logs/$stage.log)"
     set +e
-    "$BIN/cloudspool-$stage" --config "$DEMO/cloudspool.yaml"
+    "$BIN/cloudspool-$stage" --config "$DEMO/cloudspool.yaml" 2> "$DEMO/logs/$stage.log"
     rc=$?
     set -e
+    grep -E 'warning|error|critical' "$DEMO/logs/$stage.log" | head -n 8 || true
     echo "-> exit $rc"
-    if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then rc_all=$rc; fi
+    if [ "$rc" != 0 ] && [ "$rc_all" = 0 ]; then rc_all=$rc; fi
 done
+say "cloudspool-load --status"
+set +e
+"$BIN/cloudspool-load" --config "$DEMO/cloudspool.yaml" --status
+rc=$?
+set -e
+if [ "$rc" != 0 ] && [ "$rc_all" = 0 ]; then rc_all=$rc; fi
 
 # ---------------------------------------------------------------- 6. results
 say "what was indexed"
 set +e
-python3 - "$OSMEM_URL" "$DEMO/expected.json" <<'PY'
+python3 - "$OSMEM_URL" "$DEMO" <<'PY'
 import json, sys, urllib.request
-url, expected = sys.argv[1].rstrip("/"), json.load(open(sys.argv[2]))
-def get(path, body=None):
+from collections import defaultdict
+from decimal import Decimal
+url, demo = sys.argv[1].rstrip("/"), sys.argv[2]
+trail = json.load(open(f"{demo}/expected.json"))
+cur = json.load(open(f"{demo}/expected-cur.json"))
+estate = json.load(open(f"{demo}/estate.json"))
+problems = []
+
+def call(path, body=None, method=None):
     req = urllib.request.Request(url + path, data=None if body is None else json.dumps(body).encode(),
-                                 method="GET" if body is None else "POST", headers={"Content-Type": "application/json"})
+                                 method=method or ("GET" if body is None else "POST"),
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req) as r:
-        return r.read().decode()
-urllib.request.urlopen(urllib.request.Request(url + "/_refresh", method="POST")).read()
-print(get("/_cat/indices/awscli-trail-*?v&s=index"))
-want = expected["expected_counts"]
-got = {}
-for ix in want:
+        text = r.read().decode()
+    return text if path.startswith("/_cat") else json.loads(text)
+
+def search(index, query=None, size=10, **kw):
     try:
-        got[ix] = json.loads(get(f"/{ix}/_count"))["count"]
-    except Exception:
-        got[ix] = 0
+        return call(f"/{index}/_search", {"size": size, "query": query or {"match_all": {}}, **kw})
+    except Exception as e:
+        problems.append(f"search {index}: {e}")
+        return {"hits": {"hits": []}, "aggregations": {}}
+
+def mark(what, want, got):
+    if want == got:
+        return ""
+    problems.append(f"{what}: expected {want}, indexed {got}")
+    return "   <-- differs"
+
+def get(d, path, default=None):
+    for part in path.split("."):
+        if isinstance(d, list) and part.isdigit() and int(part) < len(d):
+            d = d[int(part)]
+        elif isinstance(d, dict) and part in d:
+            d = d[part]
+        else:
+            return default
+    return d
+
+call("/_refresh", method="POST")
+print(call("/_cat/indices?v&s=index").rstrip())
+print()
+print(call("/_cat/aliases?v&s=alias").rstrip())
+
+print("\n-- CloudTrail: events per daily index")
+want = trail["expected_counts"]
 print(f"{'index':<28}{'expected':>10}{'indexed':>10}")
 for ix in sorted(want):
-    print(f"{ix:<28}{want[ix]:>10}{got[ix]:>10}{'' if want[ix] == got[ix] else '   <-- differs'}")
-print(f"{'total':<28}{sum(want.values()):>10}{sum(got.values()):>10}")
-hits = []
-for name in ("RunInstances", "ConsoleLogin", "AssumeRole"):
-    for field in ("eventName", "eventName.keyword"):
-        try:
-            r = json.loads(get("/awscli-trail-*/_search", {"size": 1, "query": {"term": {field: name}}}))["hits"]["hits"]
-        except Exception:
-            r = []
-        if r:
-            hits += r
-            break
-if len(hits) < 3:
-    hits += json.loads(get("/awscli-trail-*/_search", {"size": 3 - len(hits)}))["hits"]["hits"]
-print(f"\n{len(hits)} sample documents:")
-for h in hits:
-    print(f"\n--- {h['_index']} / {h['_id']}")
-    print(json.dumps(h["_source"], indent=2, ensure_ascii=False)[:2500])
-sys.exit(0 if got == want else 1)
+    try:
+        n = call(f"/{ix}/_count")["count"]
+    except Exception:
+        n = 0
+    print(f"{ix:<28}{want[ix]:>10}{n:>10}{mark(ix, want[ix], n)}")
+
+print("\n-- Costs: lineItem.UnblendedCost per billing period (awsbilling-*, the latest revision)")
+r = search("awsbilling-*", size=0, aggs={"period": {"terms": {"field": "cloudspool.billing_period", "size": 24},
+                                                    "aggs": {"cost": {"sum": {"field": "lineItem.UnblendedCost"}}}}})
+got = {b["key"]: (b["doc_count"], b["cost"]["value"]) for b in get(r, "aggregations.period.buckets", [])}
+print(f"{'period':<12}{'rows':>6}{'indexed sum':>14}{'CSV sum':>14}  revision")
+for label, f in sorted(cur["periods"].items()):
+    rows, total = got.pop(label, (0, 0.0))
+    ok = rows == f["rows"] and abs(Decimal(repr(total)) - Decimal(f["unblended"])) < Decimal("0.01")
+    print(f"{label:<12}{rows:>6}{total:>14.2f}{Decimal(f['unblended']):>14.2f}  {f['revision']} of "
+          f"{len(f['revisions'])}{'' if ok else '   <-- differs'}")
+    if not ok:
+        problems.append(f"billing {label}: {rows} rows, {total} (CSV {f['rows']} rows, {f['unblended']})")
+for label, (rows, total) in got.items():
+    print(f"{label:<12}{rows:>6}{total:>14.2f}{'-':>14}   <-- not in the report")
+    problems.append(f"billing period {label} not in the report")
+
+print("\n-- Inventory: the latest summary per account and region (awscli-YYYY.MM.DD)")
+r = search("awscli-2*", {"term": {"resource.type": "summary"}}, size=200, sort=[{"@timestamp": "desc"}])
+latest = {}
+for h in r["hits"]["hits"]:
+    d = h["_source"]
+    latest.setdefault((get(d, "cloud.account.id"), get(d, "cloud.region")), d)
+names = estate["names"]
+ledger = {(u["account"], u["region"]): u for u in estate["units"]}
+print(f"{'account':<14}{'name':<16}{'region':<11}{'instances':>9}{'running':>8}{'vCPU':>6}{'mem MiB':>9}"
+      f"{'RDS':>5}{'SG free':>8}")
+for (acct, region), d in sorted(latest.items()):
+    s = get(d, "inventory.summary", {})
+    u = ledger.get((acct, region), {"instances": []})
+    n, running = len(u["instances"]), sum(i["state"] == "running" for i in u["instances"])
+    flag = mark(f"{acct} {region} (instances, running)", (n, running),
+                (s.get("instances"), get(s, "instances_by_state.running", 0)))
+    print(f"{acct:<14}{names.get(acct, '?')[:15]:<16}{region:<11}{s.get('instances', '?'):>9}"
+          f"{get(s, 'instances_by_state.running', 0):>8}{s.get('running_vcpus', '?'):>6}{s.get('running_memory_mib', '?'):>9}"
+          f"{s.get('rds_instances', '?'):>5}{s.get('security_groups_unattached', '?'):>8}{flag}")
+for key in sorted(set(ledger) - set(latest)):
+    problems.append(f"no inventory summary for {key}")
+    print(f"{key[0]:<14}{names.get(key[0], '?')[:15]:<16}{key[1]:<11}  no summary   <-- missing")
+
+print("\n-- IAM users (awsusers-000001)")
+r = search("awsusers-000001", size=100, sort=[{"cloud.account.id": "asc"}, {"user.name": "asc"}])
+print(f"{'account':<14}{'user':<16}{'login methods':<36}{'inactive':>9}")
+for h in r["hits"]["hits"]:
+    d = h["_source"]
+    print(f"{get(d, 'cloud.account.id', '?'):<14}{get(d, 'user.name', '?'):<16}"
+          f"{', '.join(d.get('login_methods') or []) or '-':<36}{str(get(d, 'activity.inactive')):>9}")
+want_users = sum(len(v) for v in estate["users"].values())
+if sum(get(h["_source"], "user.is_root") is not True for h in r["hits"]["hits"]) != want_users:
+    problems.append(f"IAM: expected {want_users} users")
+
+print("\n-- S3 object search: buckets by object count (awscli-s3-*)")
+r = search("awscli-s3-*", {"term": {"resource.type": "s3.bucket"}}, size=10, sort=[{"s3.object_count": "desc"}])
+print(f"{'bucket':<28}{'account':<14}{'objects':>8}{'bytes':>10}")
+for h in r["hits"]["hits"]:
+    s3 = h["_source"]["s3"]
+    want = estate["buckets"].get(s3["bucket"], {}).get("objects")
+    print(f"{s3['bucket']:<28}{get(h['_source'], 'cloud.account.id', '?'):<14}{s3.get('object_count', '?'):>8}"
+          f"{s3.get('total_size', '?'):>10}{mark(s3['bucket'], want, s3.get('object_count'))}")
+n = len(r["hits"]["hits"])
+mark("S3 bucket documents", len(estate["buckets"]), n)
+
+print("\n-- one document of each kind (a few of its fields)")
+def leaves(d, prefix=""):
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            yield from leaves(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v
+kinds = [("CloudTrail event", "awscli-trail-*", {"term": {"eventName": "RunInstances"}},
+          "@timestamp eventName userIdentity.arn cloud.account.id cloud.region cloudspool.log_file "
+          "cloudspool.payload_text"),
+         ("billing line item", "awsbilling-*", {"term": {"lineItem.LineItemType": "Usage"}},
+          "@timestamp cloudspool.billing_period lineItem.UsageAccountId lineItem.ProductCode lineItem.UsageType "
+          "lineItem.UsageAmount lineItem.UnblendedRate lineItem.UnblendedCost"),
+         ("EC2 instance", "awscli-2*", {"bool": {"filter": [{"term": {"resource.type": "ec2.instance"}},
+                                                            {"range": {"inventory.event_count": {"gte": 2}}}]}},
+          "cloud.account.name cloud.region aws.ec2.instance.InstanceType inventory.state inventory.vcpus "
+          "inventory.memory_mib inventory.tags inventory.alarms inventory.last_backup_time inventory.last_backup_source "
+          "inventory.event_count inventory.events.0.event_name inventory.events.0.username"),
+         ("inventory summary", "awscli-2*", {"bool": {"filter": [{"term": {"resource.type": "summary"}},
+                                                                 {"range": {"inventory.summary.instances": {"gte": 1}}}]}},
+          "cloud.account.name cloud.region inventory.summary.instances_by_state inventory.summary.rds_running_vcpus "
+          "inventory.summary.rds_running_memory_gib "
+          "inventory.summary.backup_jobs inventory.summary.gateways"),
+         ("IAM user", "awsusers-000001", {"term": {"login_methods": "access_key_1"}},
+          "user.arn user.groups login_methods activity credential_report.access_key_1_last_rotated"),
+         ("S3 object", "awscli-s3-*", {"term": {"resource.type": "s3.object"}},
+          "cloud.account.id s3.bucket s3.key s3.size s3.storage_class")]
+for label, index, query, paths in kinds:
+    hits = search(index, query, size=1)["hits"]["hits"] or search(index, size=1)["hits"]["hits"]
+    if not hits:
+        print(f"\n{label}: none")
+        problems.append(f"no {label} document")
+        continue
+    h = hits[0]
+    print(f"\n{label}: {h['_index']} / {h['_id']}  ({len(list(leaves(h['_source'])))} fields)")
+    for path in paths.split():
+        v = get(h["_source"], path, "(absent)")
+        text = json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
+        print(f"  {path} = {text if len(text) <= 100 else text[:97] + '...'}")
+
+if problems:
+    print("\nproblems:\n  " + "\n  ".join(problems))
+sys.exit(1 if problems else 0)
 PY
 check=$?
 set -e
 echo
-echo "spool: $DEMO/spool   config: $DEMO/cloudspool.yaml"
+echo "spool: $DEMO/spool   config: $DEMO/cloudspool.yaml   logs: $DEMO/logs"
 [ "$rc_all" = 0 ] && exit "$check" || exit "$rc_all"

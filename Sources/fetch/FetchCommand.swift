@@ -5,14 +5,17 @@ import Shared
 struct FetchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cloudspool-fetch",
-        abstract: "Store new CloudTrail log files and Cost & Usage Report revisions in the spool, byte for byte.",
+        abstract: "Store what AWS answers in the spool, byte for byte: CloudTrail log files, Cost & Usage Reports, the inventory, IAM users, S3 listings.",
         discussion: """
-        CloudTrail: lists the trail bucket from where the last run stopped (state/fetch-cloudtrail.json), \
-        downloads every new log file into raw/cloudtrail/<run-id>/ with a manifest (size and SHA-256 \
-        of each file), and makes each run visible with one rename. Billing: reads the report manifest of \
-        each billing period and stores a revision (assembly) not fetched before, with all its report files. AWS credentials come from the \
-        standard chain (environment, AWS_PROFILE and ~/.aws/config, EC2 instance role); \
-        AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 override the endpoint.
+        Each configured collector writes raw runs under raw/<collector>/<run-id>/ with a manifest \
+        (size and SHA-256 of every stored file), made visible with one rename:
+          cloudtrail  new log files of the trail bucket (from where it stopped)
+          billing     each new Cost & Usage Report revision, with all its files
+          inventory   every account x region: EC2, RDS, CloudWatch, Backup, events
+          iam         credential report, users and groups of every account
+          s3          every ListObjectsV2 page of the configured buckets
+        AWS credentials come from the standard chain (environment, AWS_PROFILE and ~/.aws/config, \
+        EC2 instance role); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> override endpoints.
 
         Exit codes: 0 done (or another copy is running), 1 failed (retried next run), \
         2 configuration error, 3 partial (see the errors printed).
@@ -26,7 +29,7 @@ struct FetchCommand: ParsableCommand {
         StageCommandMain.main(FetchCommand.self)
     }
 
-    @Option(name: .long, help: ArgumentHelp("Fetch only this collector: cloudtrail or billing (repeatable). Default: every collector the config sets up.", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("Fetch only this collector: cloudtrail, billing, inventory, iam or s3 (repeatable). Default: every collector the config sets up.", valueName: "name"))
     var collector: [String] = []
 
     func validate() throws {

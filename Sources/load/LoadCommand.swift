@@ -7,12 +7,14 @@ struct LoadCommand: ParsableCommand {
         commandName: "cloudspool-load",
         abstract: "Bulk-index the NDJSON files transform wrote into Elasticsearch or OpenSearch.",
         discussion: """
-        Installs the index templates, then sends every NDJSON file from the last acknowledged byte \
+        Installs the index templates, then sends every NDJSON file of every collector from the last acknowledged byte \
         (state/load.json) in _bulk requests of at most index.bulk_max_bytes. Throttling (429) and \
         server errors are retried with backoff, per request and per document; a document the index \
         rejects for good is written to deadletter/ with the index's reason. The checkpoint only \
         moves past acknowledged documents, so an interrupted run loses nothing and, since ids are \
-        fixed, duplicates nothing.
+        fixed, duplicates nothing. A billing revision is switched in by moving the period's alias \
+        (awsbilling-YYYY.MM) to its index in one request once the index holds all its line items. \
+        The stages' run reports are indexed into cloudspool-runs-YYYY.MM.
 
         Exit codes: 0 done (or another copy is running), 1 failed (the next run resends), \
         2 configuration error, 3 partial (documents dead-lettered or a file quarantined).

@@ -9,6 +9,7 @@ public final class InventoryCallStore: @unchecked Sendable {
     private var counters: [String: Int] = [:]
     private var errors: [String] = []
     private var incomplete = false
+    private var failures: [RawRunManifest.Failure] = []
     private var calls = 0
     private var bytes: Int64 = 0
 
@@ -37,11 +38,13 @@ public final class InventoryCallStore: @unchecked Sendable {
     }
 
     /// Records a problem of one account/region/call; the run goes on.
-    /// `retryLater` marks work left undone (throttled or unreachable to the end).
-    public func recordError(_ text: String, retryLater: Bool = false) {
+    /// `retryLater` marks work left undone (throttled or unreachable to the end);
+    /// `call` (`service Operation`) is kept in the manifest so the documents can say what is unknown.
+    public func recordError(_ text: String, retryLater: Bool = false, account: String? = nil, region: String? = nil, call: String? = nil) {
         lock.withLock {
             errors.append(text)
             if retryLater { incomplete = true }
+            if let call { failures.append(RawRunManifest.Failure(account: account, region: region, call: call, error: text)) }
         }
     }
 
@@ -61,6 +64,7 @@ public final class InventoryCallStore: @unchecked Sendable {
             writer.discard()
             return
         }
+        writer.failures = lock.withLock { failures }
         try writer.commit(finishedAt: clock.now())
         report.add("runs")
     }

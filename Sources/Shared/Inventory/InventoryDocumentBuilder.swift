@@ -100,6 +100,8 @@ struct InventoryDocumentBuilder {
                 e.append(("last_backup_time", .string(last.0)))
                 e.append(("last_backup_source", .string(last.1)))
             }
+            // "No backup" and "could not ask" must not look the same.
+            e.append(("backups_known", .bool(!data.failedCalls.contains("backup ListBackupJobs") && !data.failedCalls.contains("ec2 DescribeSnapshots"))))
             let key = "\(data.account)/\(data.region)/\(id)"
             let fresh = (lookups[id] ?? []).map(Self.eventSummary)
             let known = events[key] ?? []
@@ -110,6 +112,7 @@ struct InventoryDocumentBuilder {
             events[key] = kept
             e.append(("events", .array(kept)))
             e.append(("event_count", .int(Int64(kept.count))))
+            e.append(("events_known", .bool(!data.failedCalls.contains("cloudtrail LookupEvents"))))
             append(type: "ec2.instance", service: "ec2", name: "instance", id: id, resource: instance, enrichment: e)
             summary.instance(state: state, capacity: types[type])
         }
@@ -217,7 +220,10 @@ struct InventoryDocumentBuilder {
             append(type: "backup.job", service: "backup", name: "job", id: id, resource: job, enrichment: [])
             summary.backupJobs += 1
         }
-        append(type: "summary", service: "cloudspool", name: "summary", id: runID, resource: .object([]), enrichment: [("summary", summary.value)])
+        let failed = data.failedCalls.sorted()
+        append(type: "summary", service: "cloudspool", name: "summary", id: runID, resource: .object([]), enrichment: [
+            ("summary", summary.value), ("complete", .bool(failed.isEmpty)), ("failed_calls", .array(failed.map { .string($0) })),
+        ])
     }
 
     static func eventSummary(_ event: JSONValue) -> JSONValue {

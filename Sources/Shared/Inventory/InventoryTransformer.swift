@@ -73,6 +73,10 @@ public final class InventoryTransformer {
                 .append((entry.parameters, value))
             report.add("records")
         }
+        for failure in run.failures ?? [] {
+            guard let account = failure.account, let region = failure.region else { continue }
+            units["\(account)/\(region)", default: InventoryUnitData(account: account, region: region)].failedCalls.insert(failure.call)
+        }
         var eventsState = try eventsStore.load() ?? EventsState()
         var events: [String: [JSONValue]] = [:]
         for (key, list) in eventsState.instances {

@@ -5,6 +5,8 @@ import Foundation
 struct InventoryUnitData {
     let account: String
     let region: String
+    /// Calls (`service Operation`) that failed for this unit: their figures are unknown.
+    var failedCalls: Set<String> = []
     /// Decoded pages per `service/Operation`, in page order, with the request parameters of each.
     var pages: [String: [(parameters: [String: String], value: JSONValue)]] = [:]
 

@@ -51,10 +51,17 @@ final class InventoryUnitFetcher {
         do {
             try body()
         } catch let error as AWSServiceError {
-            store.recordError("account \(account.id) region \(region): \(error)", retryLater: error.isRetryable)
+            store.recordError("account \(account.id) region \(region): \(error)", retryLater: error.isRetryable,
+                              account: account.id, region: region, call: Self.callName(what))
         } catch let error as HTTPClientError {
-            store.recordError("account \(account.id) region \(region): \(what): \(error)", retryLater: true)
+            store.recordError("account \(account.id) region \(region): \(what): \(error)", retryLater: true,
+                              account: account.id, region: region, call: Self.callName(what))
         }
+    }
+
+    /// `ec2 DescribeImages (images in use)` -> `ec2 DescribeImages`.
+    static func callName(_ what: String) -> String {
+        what.split(separator: " ").prefix(2).joined(separator: " ")
     }
 
     /// Every page of a query-protocol call; `tokenElement` names the next-page token in the answer.

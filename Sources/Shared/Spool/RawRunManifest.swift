@@ -35,12 +35,30 @@ public struct RawRunManifest: Codable, Sendable {
         }
     }
 
+    /// A call that failed during the run (the run's documents say which figures are unknown).
+    public struct Failure: Codable, Sendable, Equatable {
+        public var account: String?
+        public var region: String?
+        /// `service Operation`, e.g. `backup ListBackupJobs`.
+        public var call: String
+        public var error: String
+
+        public init(account: String?, region: String?, call: String, error: String) {
+            self.account = account
+            self.region = region
+            self.call = call
+            self.error = error
+        }
+    }
+
     public var version: Int = 1
     public var collector: String
     public var runId: String
     public var startedAt: String
     public var finishedAt: String
     public var entries: [Entry]
+    /// Calls that failed; absent when none did.
+    public var failures: [Failure]?
 
     public static let fileName = "manifest.json"
 

@@ -10,6 +10,8 @@ public final class RawRunWriter {
     let startedAt: Date
     public private(set) var entries: [RawRunManifest.Entry] = []
     public private(set) var bytes: Int64 = 0
+    /// Calls that failed, written into the manifest.
+    public var failures: [RawRunManifest.Failure] = []
 
     public init(layout: SpoolLayout, collector: String, runID: RunID, startedAt: Date) throws {
         self.layout = layout
@@ -39,7 +41,8 @@ public final class RawRunWriter {
     @discardableResult
     public func commit(finishedAt: Date) throws -> URL {
         let manifest = RawRunManifest(collector: collector, runId: runID.value, startedAt: UTCDate.iso8601(startedAt),
-                                      finishedAt: UTCDate.iso8601(finishedAt), entries: entries)
+                                      finishedAt: UTCDate.iso8601(finishedAt), entries: entries,
+                                      failures: failures.isEmpty ? nil : failures)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try SpoolFiles.writeAtomically(try encoder.encode(manifest), to: folder.appendingPathComponent(RawRunManifest.fileName))
