@@ -1238,6 +1238,15 @@ def test_denied_api_is_recorded_and_the_run_goes_on(world, osmem, tmp_path):
         problems.append(f"summaries {sorted(s)}")
     else:
         problems += summary_diff(s[(acct, REGIONS[0])], want)
+    # The documents say the backup figures are unknown, not zero.
+    for d in run.of("summary"):
+        if get_path(d, "inventory.complete") is not False or get_path(d, "inventory.failed_calls") != ["backup ListBackupJobs"]:
+            problems.append(f"summary: complete={get_path(d, 'inventory.complete')!r} failed_calls={get_path(d, 'inventory.failed_calls')!r}")
+    instances = run.of("ec2.instance")
+    if not instances or any(get_path(d, "inventory.backups_known") is not False for d in instances):
+        problems.append(f"instances: backups_known {[get_path(d, 'inventory.backups_known') for d in instances]}")
+    if any(get_path(d, "inventory.events_known") is not True for d in instances):
+        problems.append("instances: events_known should stay true")
     _fail_with(run, "denied API", problems)
 
 
