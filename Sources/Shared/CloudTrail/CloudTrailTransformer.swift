@@ -31,6 +31,7 @@ public final class CloudTrailTransformer {
             logger.info("transforming", metadata: ["runs": "\(runs.count)"])
         }
         for (n, run) in runs.enumerated() {
+            if try pending.setAsideIfNotARun(run, report: &report) { continue }
             try transform(runFolder: run, only: nil, outputName: run.lastPathComponent, report: &report)
             try pending.markDone(run)
             logger.info("raw run transformed", metadata: ["run": "\(run.lastPathComponent)", "progress": "\(n + 1)/\(runs.count)"])

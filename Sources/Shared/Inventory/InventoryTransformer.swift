@@ -34,7 +34,7 @@ public final class InventoryTransformer {
     }
 
     public func run(report: inout RunReport) throws {
-        try PendingRawRuns(layout: layout, collector: Self.collector).forEach { folder in
+        try PendingRawRuns(layout: layout, collector: Self.collector).forEach(report: &report) { folder, report in
             try transform(runFolder: folder, outputName: folder.lastPathComponent, updateEvents: true, report: &report)
         }
     }

@@ -51,10 +51,11 @@ final class InventoryUnitFetcher {
         do {
             try body()
         } catch let error as AWSServiceError {
-            store.recordError("account \(account.id) region \(region): \(error)", retryLater: error.isRetryable,
+            store.recordError("account \(account.id) region \(region): \(error)" + (error.isRetryable ? "; collected again by the next run" : ""),
+                              retryLater: error.isRetryable,
                               account: account.id, region: region, call: Self.callName(what))
         } catch let error as HTTPClientError {
-            store.recordError("account \(account.id) region \(region): \(what): \(error)", retryLater: true,
+            store.recordError("account \(account.id) region \(region): \(what): \(error); collected again by the next run", retryLater: true,
                               account: account.id, region: region, call: Self.callName(what))
         }
     }

@@ -24,7 +24,7 @@ public final class S3SearchTransformer {
     }
 
     public func run(report: inout RunReport) throws {
-        try PendingRawRuns(layout: layout, collector: Self.collector).forEach { folder in
+        try PendingRawRuns(layout: layout, collector: Self.collector).forEach(report: &report) { folder, report in
             try transform(runFolder: folder, outputName: folder.lastPathComponent, report: &report)
         }
     }

@@ -64,10 +64,13 @@ public struct RawRunManifest: Codable, Sendable {
 
     public static func read(runFolder: URL) throws -> RawRunManifest {
         let url = runFolder.appendingPathComponent(fileName)
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw CloudspoolError(.spool, "\(runFolder.path) has no readable manifest.json: it is not a raw run written by cloudspool-fetch")
+        }
         do {
-            return try JSONDecoder().decode(RawRunManifest.self, from: Data(contentsOf: url))
+            return try JSONDecoder().decode(RawRunManifest.self, from: data)
         } catch {
-            throw CloudspoolError(.spool, "cannot read \(url.path): \(error); the raw run is incomplete or was edited")
+            throw CloudspoolError(.spool, "\(url.path) is not a valid run manifest (\(error)); the raw run was edited by hand? restore it or move the run aside")
         }
     }
 }

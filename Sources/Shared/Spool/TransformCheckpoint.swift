@@ -33,12 +33,28 @@ public struct PendingRawRuns: Sendable {
         try store.save(state)
     }
 
-    /// Calls `body` with each pending run, then records it as done.
-    public func forEach(_ body: (URL) throws -> Void) throws {
+    /// Calls `body` with each pending run, then records it as done. A folder
+    /// that is not a raw run (no `manifest.json`: copied in by hand, not by
+    /// fetch) is moved to `quarantine/transform/` with the reason, and the
+    /// others go on.
+    public func forEach(report: inout RunReport, _ body: (URL, inout RunReport) throws -> Void) throws {
         for folder in try folders() {
-            try body(folder)
+            guard try setAsideIfNotARun(folder, report: &report) == false else { continue }
+            try body(folder, &report)
             try markDone(folder)
         }
+    }
+
+    /// Moves a folder without a manifest out of the way; returns whether it did.
+    public func setAsideIfNotARun(_ folder: URL, report: inout RunReport) throws -> Bool {
+        guard !FileManager.default.fileExists(atPath: folder.appendingPathComponent(RawRunManifest.fileName).path) else { return false }
+        let target = layout.quarantine("transform").appendingPathComponent("\(collector)-\(folder.lastPathComponent)", isDirectory: true)
+        try SpoolFiles.move(folder, to: target)
+        let reason = "raw/\(collector)/\(folder.lastPathComponent) has no manifest.json, so it was not written by cloudspool-fetch; it was moved here untouched. If it is a raw run copied by hand, give it its manifest and move it back."
+        try SpoolFiles.writeAtomically(Data((reason + "\n").utf8), to: target.appendingPathExtension("reason"))
+        report.errors.append("set aside raw/\(collector)/\(folder.lastPathComponent): not a raw run (no manifest.json); see \(target.path).reason")
+        report.add("quarantined")
+        return true
     }
 
     /// The NDJSON base name of a replay of `runFolder` (new names, so load sends them).
