@@ -124,6 +124,13 @@ import Testing
         #expect(response.items[2].error == "mapper_parsing_exception: failed to parse field [x] (caused by illegal_argument_exception: bad)")
     }
 
+    @Test func noErrorsIsReadFromTheHead() {
+        #expect(BulkResponse.reportsNoErrors(Data(#"{"took":3,"errors":false,"items":[{"index":{"status":201}}]}"#.utf8)))
+        #expect(BulkResponse.reportsNoErrors(Data(#"{"errors" : false,"items":[]}"#.utf8)))
+        #expect(!BulkResponse.reportsNoErrors(Data(#"{"took":3,"errors":true,"items":[{"index":{"status":429}}]}"#.utf8)))
+        #expect(!BulkResponse.reportsNoErrors(Data(#"{"error":{"type":"x"},"status":400}"#.utf8)))
+    }
+
     @Test func notABulkResponse() {
         #expect(throws: CloudspoolError.self) { try BulkResponse.parse(Data("<html>proxy error</html>".utf8)) }
     }

@@ -63,7 +63,7 @@ public struct CloudTrailDocumentBuilder: Sendable {
             throw Rejection(reason: "record has no eventTime string")
         }
         let timeRange = (eventTime.value.lowerBound + 1)..<(eventTime.value.upperBound - 1)
-        guard let timestamp = Timestamp.parse(Array(bytes[timeRange])[...]) else {
+        guard let timestamp = Timestamp.parse(bytes[timeRange]) else {
             throw Rejection(reason: "record has an eventTime that is not an ISO 8601 time: \(String(decoding: bytes[timeRange].prefix(64), as: UTF8.self))")
         }
         guard let eventID, eventID.kind == .string, eventID.value.count > 2 else {
@@ -74,13 +74,13 @@ public struct CloudTrailDocumentBuilder: Sendable {
         out.append(contentsOf: #"{"index":{"_index":""#.utf8)
         out.append(contentsOf: indexStem.utf8)
         out.append(UInt8(ascii: "-"))
-        out.append(contentsOf: timestamp.indexDay.utf8)
+        timestamp.appendIndexDay(to: &out)
         out.append(contentsOf: #"","_id":"#.utf8)
         out.append(contentsOf: bytes[eventID.value])
         out.append(contentsOf: "}}\n".utf8)
 
         out.append(contentsOf: #"{"@timestamp":""#.utf8)
-        out.append(contentsOf: timestamp.canonical.utf8)
+        timestamp.appendCanonical(to: &out)
         out.append(contentsOf: #"","cloud":{"provider":"aws""#.utf8)
         if let recipient, recipient.kind == .string {
             out.append(contentsOf: #","account":{"id":"#.utf8)

@@ -277,6 +277,8 @@ public struct IndexSettings: Sendable {
     public let maxRetries: Int
     public let bulkMaxBytes: Int
     public let bulkMaxDocs: Int
+    /// `_bulk` requests in flight at once (each on its own connection).
+    public let bulkConcurrency: Int
     public let indexPrefix: String
     /// Whether load also indexes the stages' run reports (`cloudspool-runs-YYYY.MM`).
     public let indexRunReports: Bool
@@ -302,6 +304,7 @@ public struct IndexSettings: Sendable {
         maxRetries = try reader.int("max_retries", default: 8, range: 0...50)
         bulkMaxBytes = try reader.int("bulk_max_bytes", default: 5 << 20, range: 1024...(1 << 30))
         bulkMaxDocs = try reader.int("bulk_max_docs", default: 5000, range: 1...1_000_000)
+        bulkConcurrency = try reader.int("bulk_concurrency", default: 2, range: 1...16)
         indexPrefix = try reader.string("index_prefix", default: "")
         indexRunReports = try reader.bool("run_reports", default: true)
         var namesReader = try reader.child("names")

@@ -14,7 +14,8 @@ public final class IAMTransformer {
     let maxFileBytes: Int
     let clock: RuntimeClock
     let logger: Logger
-    let decoder = AWSResponseDecoder()
+    /// Built on first use: runs without answers to decode do not pay for reading the shape table.
+    lazy var decoder = AWSResponseDecoder()
 
     public init(layout: SpoolLayout, naming: IndexNaming, settings: IAMSettings, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
         self.layout = layout

@@ -4,7 +4,7 @@ import Logging
 /// The load stage: sends NDJSON `_bulk` files to the index in batches,
 /// retries what the index could not take yet, dead-letters what it rejects
 /// for good, and advances `state/load.json` only past acknowledged lines.
-public final class BulkLoader {
+public final class BulkLoader: @unchecked Sendable {
     /// `state/load.json`: bytes of each NDJSON file the index has acknowledged.
     public struct State: Codable, Sendable {
         /// Keyed by `<collector>/<file name>`.
@@ -20,6 +20,9 @@ public final class BulkLoader {
     let logger: Logger
     let store: CheckpointStore<State>
     private var installedTemplates = Set<String>()
+    /// One client per request in flight (slot i uses senders[i]).
+    private var senders: [IndexClient] = []
+    private let deadLetterLock = NSLock()
 
     public init(client: IndexClient, layout: SpoolLayout, settings: IndexSettings, clock: RuntimeClock = .system, logger: Logger) {
         self.client = client
@@ -85,18 +88,53 @@ public final class BulkLoader {
         let key = "\(collector)/\(url.lastPathComponent)"
         var batch = BulkBatch()
         var acknowledged = offset
-        func flush(_ report: inout RunReport) throws {
-            guard batch.endOffset > acknowledged else { return }
-            if !batch.isEmpty {
-                try send(batch, collector: collector, file: url, report: &report)
+        // Requests in flight, oldest first; the checkpoint only moves past the oldest once it is acknowledged.
+        var inFlight: [BulkRequestInFlight] = []
+        var submitted = 0
+        let width = settings.bulkConcurrency
+        while senders.count < width { senders.append(senders.isEmpty ? client : try client.sibling()) }
+        func completeOldest(_ report: inout RunReport) throws {
+            let oldest = inFlight.removeFirst()
+            let (partial, error) = oldest.wait()
+            report.merge(partial)
+            if let error {
+                // Let the others finish (their documents are overwritten when resent), then stop here.
+                for other in inFlight { report.merge(other.wait().0) }
+                inFlight.removeAll()
+                throw error
             }
-            acknowledged = batch.endOffset
+            acknowledged = oldest.batch.endOffset
             if checkpoint {
                 var state = try store.load() ?? State()
                 state.files[key] = acknowledged
                 try store.save(state)
             }
-            batch = BulkBatch()
+        }
+        func flush(_ report: inout RunReport, final: Bool = false) throws {
+            if batch.endOffset > max(acknowledged, inFlight.last?.batch.endOffset ?? 0) {
+                if inFlight.count == width { try completeOldest(&report) }
+                let request = BulkRequestInFlight(batch: batch)
+                let sender = senders[submitted % width]
+                submitted += 1
+                inFlight.append(request)
+                let thread = Thread { [self] in
+                    var partial = RunReport(stage: "load", runId: "", startedAt: Date(timeIntervalSince1970: 0))
+                    do {
+                        if !request.batch.isEmpty {
+                            try send(request.batch, client: sender, collector: collector, file: url, report: &partial)
+                        }
+                        request.finish(partial, nil)
+                    } catch {
+                        request.finish(partial, error)
+                    }
+                }
+                thread.stackSize = 1 << 20
+                thread.start()
+                batch = BulkBatch()
+            }
+            if final {
+                while !inFlight.isEmpty { try completeOldest(&report) }
+            }
         }
         do {
             while let pair = try reader.next() {
@@ -117,10 +155,10 @@ public final class BulkLoader {
                 }
                 batch.append(pair)
             }
-            try flush(&report)
+            try flush(&report, final: true)
         } catch let error as CloudspoolError where error.code == .format {
             // The file itself is broken: what came before was sent; set it aside with the reason.
-            try flush(&report)
+            try flush(&report, final: true)
             let reason = "\(error.message); the documents before byte \(acknowledged) were indexed"
             let target = try Quarantine(layout: layout, stage: "load").add(file: url, runID: collector, relativePath: url.lastPathComponent,
                                                                             reason: reason, keepOriginal: false)
@@ -138,7 +176,7 @@ public final class BulkLoader {
     }
 
     /// Sends one batch until every item is acknowledged or dead-lettered.
-    func send(_ batch: BulkBatch, collector: String, file: URL, report: inout RunReport) throws {
+    func send(_ batch: BulkBatch, client: IndexClient, collector: String, file: URL, report: inout RunReport) throws {
         var pending = Array(0..<batch.count)
         var attempt = 0
         var deadLetters: [UInt8] = []
@@ -150,6 +188,8 @@ public final class BulkLoader {
             do {
                 let response = try client.send(method: "POST", path: "/_bulk", body: body, contentType: "application/x-ndjson")
                 switch response.status {
+                case 200..<300 where BulkResponse.reportsNoErrors(response.body):
+                    report.add("indexed", Int64(pending.count))
                 case 200..<300:
                     let answer = try BulkResponse.parse(response.body)
                     guard answer.items.count == pending.count else {
@@ -201,6 +241,8 @@ public final class BulkLoader {
 
     func writeDeadLetters(_ lines: [UInt8], collector: String) throws {
         guard !lines.isEmpty else { return }
+        deadLetterLock.lock()
+        defer { deadLetterLock.unlock() }
         let folder = layout.deadletter(collector)
         try SpoolFiles.makeDirectory(folder)
         let url = folder.appendingPathComponent("\(UTCDate.day(clock.now())).ndjson")
@@ -240,8 +282,31 @@ public final class BulkLoader {
     }
 }
 
+/// One `_bulk` request sent on another thread, and its outcome once it is done.
+final class BulkRequestInFlight: @unchecked Sendable {
+    let batch: BulkBatch
+    private let done = DispatchSemaphore(value: 0)
+    private var outcome: (RunReport?, Error?) = (nil, nil)
+
+    init(batch: BulkBatch) {
+        self.batch = batch
+    }
+
+    func finish(_ report: RunReport, _ error: Error?) {
+        outcome = (report, error)
+        done.signal()
+    }
+
+    /// Blocks until the request is done (acknowledged, dead-lettered, or given up).
+    func wait() -> (RunReport, Error?) {
+        done.wait()
+        done.signal()   // later waits return at once
+        return (outcome.0 ?? RunReport(stage: "load", runId: "", startedAt: Date(timeIntervalSince1970: 0)), outcome.1)
+    }
+}
+
 /// The documents of one `_bulk` request, as byte ranges of one buffer.
-struct BulkBatch {
+struct BulkBatch: Sendable {
     private(set) var body: [UInt8] = []
     private var ranges: [(action: Range<Int>, document: Range<Int>)] = []
     private(set) var endOffset: Int64 = 0

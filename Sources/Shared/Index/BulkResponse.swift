@@ -22,6 +22,16 @@ public struct BulkResponse: Sendable {
         self.items = items
     }
 
+    /// Whether the answer says no item failed (`"errors":false`, which Elasticsearch
+    /// and OpenSearch write before the items): then the items need not be read.
+    public static func reportsNoErrors(_ body: Data) -> Bool {
+        let head = body.prefix(256)
+        guard let range = head.range(of: Data("\"errors\"".utf8)) else { return false }
+        var i = range.upperBound
+        while i < head.endIndex, head[i] == 32 || head[i] == 58 || head[i] == 10 || head[i] == 13 || head[i] == 9 { i += 1 }
+        return head[i...].starts(with: Data("false".utf8))
+    }
+
     /// Parses a `_bulk` answer; throws when it is not one.
     public static func parse(_ body: Data) throws -> BulkResponse {
         guard let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any],

@@ -4,7 +4,7 @@ import Logging
 /// Talks to one Elasticsearch/OpenSearch cluster: authentication (basic,
 /// API key, SigV4 for Amazon OpenSearch Service), TLS settings, and error
 /// answers turned into messages that say what to do.
-public final class IndexClient {
+public final class IndexClient: @unchecked Sendable {
     let settings: IndexSettings
     let http: HTTPClient
     let authorization: String?
@@ -42,6 +42,21 @@ public final class IndexClient {
             authorization = nil
             signer = (awsCredentials, settings.awsRegion ?? "us-east-1")
         }
+    }
+
+    private init(copying other: IndexClient) throws {
+        settings = other.settings
+        clock = other.clock
+        logger = other.logger
+        authorization = other.authorization
+        signer = other.signer
+        http = try HTTPClient(configuration: other.http.configuration)
+    }
+
+    /// A client with the same settings and its own connection, for another thread.
+    /// (One client serves one thread at a time.)
+    public func sibling() throws -> IndexClient {
+        try IndexClient(copying: self)
     }
 
     /// Sends one request (no retry: callers decide). `path` starts with `/`.

@@ -21,7 +21,8 @@ public final class InventoryTransformer {
     let clock: RuntimeClock
     let logger: Logger
     let eventsStore: CheckpointStore<EventsState>
-    let decoder = AWSResponseDecoder()
+    /// Built on first use: runs without answers to decode do not pay for reading the shape table.
+    lazy var decoder = AWSResponseDecoder()
 
     public init(layout: SpoolLayout, naming: IndexNaming, maxFileBytes: Int, eventsPerInstance: Int, clock: RuntimeClock = .system, logger: Logger) {
         self.layout = layout

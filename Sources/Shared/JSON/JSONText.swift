@@ -21,20 +21,28 @@ public enum JSONText {
         // Do not cut a multi-byte character in half.
         while end < bytes.count && end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }
         limit -= end
-        for k in 0..<end {
-            let c = bytes[k]
+        guard end > 0, let base = bytes.baseAddress else { return }
+        out.reserveCapacity(out.count + end + 16)
+        var runStart = 0
+        var k = 0
+        while k < end {
+            let c = base[k]
+            // Most bytes need no escaping: copy them in runs.
+            if c >= 32 && c != 34 && c != 92 { k += 1; continue }
+            if k > runStart { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: k - runStart)) }
             switch c {
             case 34: out.append(92); out.append(34)
             case 92: out.append(92); out.append(92)
             case 10: out.append(92); out.append(110)
             case 13: out.append(92); out.append(114)
             case 9: out.append(92); out.append(116)
-            case 0..<32:
-                out.append(contentsOf: [92, 117, 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
             default:
-                out.append(c)
+                out.append(contentsOf: [92, 117, 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
             }
+            k += 1
+            runStart = k
         }
+        if end > runStart { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: end - runStart)) }
     }
 
     /// A JSON string literal for `text`.

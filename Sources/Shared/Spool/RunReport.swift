@@ -36,6 +36,13 @@ public struct RunReport: Codable, Sendable {
 
     public func count(_ counter: String) -> Int64 { counts[counter] ?? 0 }
 
+    /// Adds another (partial) report's counters and errors to this one.
+    public mutating func merge(_ other: RunReport) {
+        for (key, value) in other.counts { counts[key, default: 0] += value }
+        errors.append(contentsOf: other.errors)
+        if other.incomplete { incomplete = true }
+    }
+
     /// `files=3 records=120 ...` in a fixed order, then any other counters.
     public func summaryLine(order: [String]) -> String {
         var parts = order.map { "\($0)=\(count($0))" }

@@ -120,13 +120,49 @@ public struct Timestamp: Sendable, Equatable {
         return "\(UTCDate.pad(p.year, 4))-\(UTCDate.pad(p.month))-\(UTCDate.pad(p.day))T\(UTCDate.pad(p.hour)):\(UTCDate.pad(p.minute)):\(UTCDate.pad(p.second))\(frac)Z"
     }
 
+    /// Appends `canonical` as bytes, without building a string (the hot path of transform).
+    public func appendCanonical(to out: inout [UInt8]) {
+        let p = parts
+        Self.digits(p.year, 4, &out); out.append(45)
+        Self.digits(p.month, 2, &out); out.append(45)
+        Self.digits(p.day, 2, &out); out.append(84)
+        Self.digits(p.hour, 2, &out); out.append(58)
+        Self.digits(p.minute, 2, &out); out.append(58)
+        Self.digits(p.second, 2, &out)
+        if !p.fraction.isEmpty {
+            out.append(46)
+            out.append(contentsOf: p.fraction.utf8)
+        }
+        out.append(90)
+    }
+
+    /// Appends `indexDay` (`2026.11.27`) as bytes.
+    public func appendIndexDay(to out: inout [UInt8]) {
+        Self.digits(parts.year, 4, &out); out.append(46)
+        Self.digits(parts.month, 2, &out); out.append(46)
+        Self.digits(parts.day, 2, &out)
+    }
+
+    @inline(__always)
+    static func digits(_ value: Int, _ width: Int, _ out: inout [UInt8]) {
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        var v = value
+        if v >= divisor * 10 { out.append(contentsOf: String(value).utf8); return }
+        while divisor > 0 {
+            out.append(UInt8(48 + v / divisor))
+            v %= divisor
+            divisor /= 10
+        }
+    }
+
     /// `2026.11.27`, the daily index suffix.
     public var indexDay: String {
         "\(UTCDate.pad(parts.year, 4)).\(UTCDate.pad(parts.month)).\(UTCDate.pad(parts.day))"
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.f+](Z|±HH:MM)` strictly.
-    public static func parse(_ b: ArraySlice<UInt8>) -> Timestamp? {
+    public static func parse<Bytes: RandomAccessCollection>(_ b: Bytes) -> Timestamp? where Bytes.Element == UInt8, Bytes.Index == Int {
         let s = b.startIndex
         func num(_ i: Int, _ n: Int) -> Int? {
             guard i + n <= b.endIndex else { return nil }
