@@ -66,3 +66,56 @@ def test_no_secret_in_output_or_spool(pipe, proxy):
             if needle in data:
                 leaks.append(f"{name} in {f.relative_to(pipe.spool.root)}")
     assert not leaks, "secrets leaked:\n" + "\n".join(leaks)
+
+
+def test_no_secret_with_every_collector(pipe, proxy):
+    """Inventory, IAM and S3 search too: they assume roles with the base credentials and store many answers."""
+    import boto3
+
+    kw = dict(endpoint_url=pipe.moto_url, aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    sts = boto3.client("sts", **kw)
+    member = "210987654321"
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{member}:role/EnergyLogReadOnly", RoleSessionName="setup")["Credentials"]
+    mk = dict(endpoint_url=pipe.moto_url, aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+              aws_session_token=creds["SessionToken"], region_name=REGION)
+    ec2 = boto3.client("ec2", **mk)
+    image = ec2.register_image(Name="secrets-test", RootDeviceName="/dev/sda1",
+                               BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}])["ImageId"]
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro")
+    boto3.client("iam", **mk).create_user(UserName="secret-user")
+    s3 = boto3.client("s3", **mk)
+    s3.create_bucket(Bucket="secrets-search", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="secrets-search", Key="a/b.txt", Body=b"x")
+
+    pipe.extra_env.update({"AWS_SECRET_ACCESS_KEY": AWS_SECRET, "AWS_SESSION_TOKEN": AWS_TOKEN,
+                           "CLOUDSPOOL_INDEX_PASSWORD": INDEX_PW})
+    cfg = dict(pipe.cfg)
+    cfg.pop("cloudtrail", None)
+    pipe.cfg = cfg
+    pipe.write_config(index={"url": proxy.url, "auth": "basic", "username": "u", "password_env": "CLOUDSPOOL_INDEX_PASSWORD",
+                             "max_retries": 1, "run_reports": True},
+                      inventory={"accounts": [member], "regions": [REGION], "lookup_events": 0},
+                      iam={"inactive_days": 30}, s3={"buckets": ["secrets-search"]})
+    proxy.require_basic_auth("u", INDEX_PW)
+    # moto has no AWS Backup: that call fails and is reported (exit 3); everything else is collected.
+    r = pipe.run("fetch")
+    assert r.code in (0, 3), r.describe()
+    assert "raw" in {p.name for p in pipe.spool.root.iterdir()}
+    pipe.expect("transform")
+    pipe.expect("load")
+    pipe.expect("load")   # indexes the run reports, errors included
+
+    leaks = []
+    for run in pipe.runs:
+        for name, needle in _needles().items():
+            for where, text in (("stdout", run.out), ("stderr", run.err), ("command line", " ".join(map(str, run.cmd)))):
+                if needle.decode() in text:
+                    leaks.append(f"{name} in {where} of {run.cmd[1:]}")
+    files = pipe.spool.all_files()
+    assert any("raw/inventory" in str(f) for f in files) and any("raw/iam" in str(f) for f in files)
+    for f in files:
+        data = f.read_bytes()
+        for name, needle in _needles().items():
+            if needle in data:
+                leaks.append(f"{name} in {f.relative_to(pipe.spool.root)}")
+    assert not leaks, "secrets leaked:\n" + "\n".join(leaks)
