@@ -38,9 +38,11 @@ public struct CURDocumentBuilder {
         out.append(contentsOf: "\"}}\n".utf8)
 
         out.append(contentsOf: #"{"@timestamp":"#.utf8)
-        var timestamp: String?
-        if let i = plan.usageStart, !row.isEmpty(i) { timestamp = Self.isoDate(row.string(i)) }
-        JSONText.appendString(timestamp ?? periodStart, to: &out)
+        if let i = plan.usageStart, !row.isEmpty(i), Self.appendISODate(row.rawBytes(i), to: &out) {
+            // written from the cell's bytes
+        } else {
+            JSONText.appendString(periodStart, to: &out)
+        }
         out.append(contentsOf: #","cloud":{"provider":"aws""#.utf8)
         if let i = plan.usageAccount, !row.isEmpty(i) {
             out.append(contentsOf: #","account":{"id":"#.utf8)
@@ -85,8 +87,10 @@ public struct CURDocumentBuilder {
                 throw CloudspoolError(.format, "CSV line \(row.line): column \(column.header) should hold a number, not '\(String(decoding: raw.prefix(40), as: UTF8.self))'")
             }
         case .date:
-            let text = row.string(i)
-            JSONText.appendString(Self.isoDate(text) ?? text, to: &out)
+            if !Self.appendISODate(row.rawBytes(i), to: &out) {
+                let text = row.string(i)
+                JSONText.appendString(Self.isoDate(text) ?? text, to: &out)
+            }
         case .map:
             scratch.removeAll(keepingCapacity: true)
             row.appendValue(i, to: &scratch)
@@ -139,6 +143,16 @@ public struct CURDocumentBuilder {
             out.append(contentsOf: raw[e..<i])
         }
         return i == n
+    }
+
+    /// Appends `"<ISO 8601 UTC>"` for a cell holding a full timestamp with a zone (the common
+    /// case, done on the bytes without building strings); false when the cell is anything else.
+    static func appendISODate(_ raw: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+        guard let time = Timestamp.parse(raw) else { return false }
+        out.append(34)
+        time.appendCanonical(to: &out)
+        out.append(34)
+        return true
     }
 
     /// `2026-11-01T00:00:00Z`, `2026-11-01T00:00:00.000Z`, `2026-11-01 00:00:00` -> ISO 8601 UTC.

@@ -175,11 +175,21 @@ public struct JSONRecordsSplitter {
                     var inString = self.inString
                     var escaped = self.escaped
                     defer { self.depth = depth; self.inString = inString; self.escaped = escaped; i = j }
+                    if escaped, j < count {
+                        // The byte after a backslash that ended the previous chunk.
+                        escaped = false
+                        j += 1
+                    }
                     while j < count {
                         let b = p[j]
                         j += 1
                         if inString {
-                            if escaped { escaped = false } else if b == 92 { escaped = true } else if b == 34 { inString = false }
+                            // Inside a string only a backslash (skip the next byte) or a quote matters.
+                            if b == 92 {
+                                if j < count { j += 1 } else { escaped = true }
+                            } else if b == 34 {
+                                inString = false
+                            }
                         } else if b == 34 {
                             inString = true
                         } else if b == 123 || b == 91 {
