@@ -5,13 +5,13 @@ import Logging
 /// its own index plus a revision file; a revision with bad input (truncated
 /// gzip, a row with the wrong number of columns, a value that is not of its
 /// column's type) is set aside whole, so the previous revision stays in place.
-public final class BillingTransformer {
+public final class BillingTransformer: RawRunTransform {
     public static let collector = BillingFetcher.collector
 
-    let layout: SpoolLayout
+    public let layout: SpoolLayout
     let naming: IndexNaming
     let maxFileBytes: Int
-    let clock: RuntimeClock
+    public let clock: RuntimeClock
     let logger: Logger
 
     public init(layout: SpoolLayout, naming: IndexNaming, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
@@ -22,19 +22,8 @@ public final class BillingTransformer {
         self.logger = logger
     }
 
-    public func run(report: inout RunReport) throws {
-        try PendingRawRuns(layout: layout, collector: Self.collector).forEach(report: &report) { folder, report in
-            try transform(runFolder: folder, outputName: folder.lastPathComponent, report: &report, quarantineOnError: true)
-        }
-    }
-
-    /// Transforms a raw billing run again (new NDJSON names, same documents and ids).
-    public func replay(runFolder: URL, report: inout RunReport) throws {
-        try transform(runFolder: runFolder, outputName: PendingRawRuns.replayName(runFolder, at: clock.now()),
-                      report: &report, quarantineOnError: false)
-    }
-
-    func transform(runFolder: URL, outputName: String, report: inout RunReport, quarantineOnError: Bool) throws {
+    public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {
+        let quarantineOnError = !replay
         let run = try RawRunManifest.read(runFolder: runFolder)
         let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
         do {

@@ -5,14 +5,14 @@ import Logging
 /// account in `awsusers-000001` (id `<account>:<user>`, so each run updates
 /// it). Days are counted from the fetch run's time, so a replay gives the
 /// same documents.
-public final class IAMTransformer {
+public final class IAMTransformer: RawRunTransform {
     public static let collector = IAMFetcher.collector
 
-    let layout: SpoolLayout
+    public let layout: SpoolLayout
     let naming: IndexNaming
     let settings: IAMSettings
     let maxFileBytes: Int
-    let clock: RuntimeClock
+    public let clock: RuntimeClock
     let logger: Logger
     /// Built on first use: runs without answers to decode do not pay for reading the shape table.
     lazy var decoder = AWSResponseDecoder()
@@ -26,17 +26,7 @@ public final class IAMTransformer {
         self.logger = logger
     }
 
-    public func run(report: inout RunReport) throws {
-        try PendingRawRuns(layout: layout, collector: Self.collector).forEach(report: &report) { folder, report in
-            try transform(runFolder: folder, outputName: folder.lastPathComponent, report: &report)
-        }
-    }
-
-    public func replay(runFolder: URL, report: inout RunReport) throws {
-        try transform(runFolder: runFolder, outputName: PendingRawRuns.replayName(runFolder, at: clock.now()), report: &report)
-    }
-
-    func transform(runFolder: URL, outputName: String, report: inout RunReport) throws {
+    public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {
         let run = try RawRunManifest.read(runFolder: runFolder)
         let asOf = RunID(run.runId)?.date ?? clock.now()
         var reports: [String: Data] = [:]

@@ -5,7 +5,7 @@ import Logging
 /// every account and region it holds, in the daily index of the run
 /// (`awscli-YYYY.MM.DD`): one per resource per day (a later run the same day
 /// overwrites it) and one summary per account, region and run.
-public final class InventoryTransformer {
+public final class InventoryTransformer: RawRunTransform {
     public static let collector = InventoryFetcher.collector
 
     /// `state/inventory-events.json`: the last CloudTrail events known per instance.
@@ -14,11 +14,11 @@ public final class InventoryTransformer {
         public init() {}
     }
 
-    let layout: SpoolLayout
+    public let layout: SpoolLayout
     let naming: IndexNaming
     let maxFileBytes: Int
     let eventsPerInstance: Int
-    let clock: RuntimeClock
+    public let clock: RuntimeClock
     let logger: Logger
     let eventsStore: CheckpointStore<EventsState>
     /// Built on first use: runs without answers to decode do not pay for reading the shape table.
@@ -34,18 +34,8 @@ public final class InventoryTransformer {
         self.eventsStore = CheckpointStore(layout: layout, name: "inventory-events")
     }
 
-    public func run(report: inout RunReport) throws {
-        try PendingRawRuns(layout: layout, collector: Self.collector).forEach(report: &report) { folder, report in
-            try transform(runFolder: folder, outputName: folder.lastPathComponent, updateEvents: true, report: &report)
-        }
-    }
-
-    public func replay(runFolder: URL, report: inout RunReport) throws {
-        try transform(runFolder: runFolder, outputName: PendingRawRuns.replayName(runFolder, at: clock.now()),
-                      updateEvents: false, report: &report)
-    }
-
-    func transform(runFolder: URL, outputName: String, updateEvents: Bool, report: inout RunReport) throws {
+    public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {
+        let updateEvents = !replay
         let run = try RawRunManifest.read(runFolder: runFolder)
         let collectedAt = RunID(run.runId)?.date ?? clock.now()
         let day = UTCDate.parts(collectedAt)

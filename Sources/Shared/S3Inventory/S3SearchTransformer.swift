@@ -6,13 +6,13 @@ import Logging
 /// (bucket, key, size, last modified, storage class, ETag, account, region;
 /// id from account, bucket and key, so reruns overwrite) and one per bucket
 /// with its object count and total size, in `awscli-s3-YYYY.MM.DD`.
-public final class S3SearchTransformer {
+public final class S3SearchTransformer: RawRunTransform {
     public static let collector = S3SearchFetcher.collector
 
-    let layout: SpoolLayout
+    public let layout: SpoolLayout
     let naming: IndexNaming
     let maxFileBytes: Int
-    let clock: RuntimeClock
+    public let clock: RuntimeClock
     let logger: Logger
 
     public init(layout: SpoolLayout, naming: IndexNaming, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
@@ -23,23 +23,13 @@ public final class S3SearchTransformer {
         self.logger = logger
     }
 
-    public func run(report: inout RunReport) throws {
-        try PendingRawRuns(layout: layout, collector: Self.collector).forEach(report: &report) { folder, report in
-            try transform(runFolder: folder, outputName: folder.lastPathComponent, report: &report)
-        }
-    }
-
-    public func replay(runFolder: URL, report: inout RunReport) throws {
-        try transform(runFolder: runFolder, outputName: PendingRawRuns.replayName(runFolder, at: clock.now()), report: &report)
-    }
-
     /// Lower-cased pieces of a key (`AWSLogs/2026/Report_Final.csv` -> awslogs, 2026, report, final, csv) for fragment search.
     static func keyParts(_ key: String) -> [String] {
         var seen = Set<String>()
         return key.lowercased().split(whereSeparator: { "/._-= +".contains($0) }).map(String.init).filter { seen.insert($0).inserted }
     }
 
-    func transform(runFolder: URL, outputName: String, report: inout RunReport) throws {
+    public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {
         let run = try RawRunManifest.read(runFolder: runFolder)
         let collectedAt = RunID(run.runId)?.date ?? clock.now()
         let day = UTCDate.parts(collectedAt)
