@@ -36,24 +36,8 @@ public enum IndexTemplates {
                 "webIdFederationData": ["type": "object", "enabled": false],
             ]],
         ]]
-        let template: [String: Any] = [
-            "index_patterns": ["\(indexStem)-*"],
-            "priority": 200,
-            "_meta": ["managed_by": "cloudspool", "version": 1],
-            "template": [
-                "settings": ["index.mapping.total_fields.limit": 5000],
-                "mappings": [
-                    "date_detection": false,
-                    "numeric_detection": false,
-                    "dynamic_templates": [
-                        ["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]]],
-                    ],
-                    "properties": properties,
-                ],
-            ],
-        ]
-        // Sorted keys: the same bytes every run.
-        return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
+        return composable(patterns: ["\(indexStem)-*"], priority: 200, settings: ["index.mapping.total_fields.limit": 5000],
+                          dynamicTemplates: [stringsAsKeywords], properties: properties)
     }
 
     /// The template of the billing revision indices (`<prefix>cloudspool-awsbilling-*`).
@@ -64,29 +48,13 @@ public enum IndexTemplates {
     /// which would truncate later decimals and break the sums), strings are
     /// keywords, and nothing is guessed from text.
     public static func billing(revisionStem: String) -> Data {
-        let template: [String: Any] = [
-            "index_patterns": ["\(revisionStem)-*"],
-            "priority": 200,
-            "_meta": ["managed_by": "cloudspool", "version": 1],
-            "template": [
-                "settings": ["index.mapping.total_fields.limit": 5000],
-                "mappings": [
-                    "date_detection": false,
-                    "numeric_detection": false,
-                    "dynamic_templates": [
-                        ["integers_as_doubles": ["match_mapping_type": "long", "mapping": ["type": "double"]]],
-                        ["decimals_as_doubles": ["match_mapping_type": "double", "mapping": ["type": "double"]]],
-                        ["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]]],
-                    ],
-                    "properties": [
-                        "@timestamp": ["type": "date"],
-                        "cloud": ["properties": ["provider": ["type": "keyword"], "account": ["properties": ["id": ["type": "keyword"]]]]],
-                        "cloudspool": ["properties": ["billing_period": ["type": "keyword"], "revision": ["type": "keyword"], "report_file": ["type": "keyword"]]],
-                    ],
-                ],
-            ],
+        let properties: [String: Any] = [
+            "@timestamp": ["type": "date"],
+            "cloud": ["properties": ["provider": ["type": "keyword"], "account": ["properties": ["id": ["type": "keyword"]]]]],
+            "cloudspool": ["properties": ["billing_period": ["type": "keyword"], "revision": ["type": "keyword"], "report_file": ["type": "keyword"]]],
         ]
-        return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
+        return composable(patterns: ["\(revisionStem)-*"], priority: 200, settings: ["index.mapping.total_fields.limit": 5000],
+                          dynamicTemplates: [integersAsDoubles, decimalsAsDoubles, stringsAsKeywords], properties: properties)
     }
 
     /// The resource namespaces of the inventory documents and the shapes they come from.
@@ -136,24 +104,8 @@ public enum IndexTemplates {
         }
         insert(["inventory", "memory_gib"], ["type": "double"], into: &properties)
         insert(["inventory", "is_attached"], ["type": "boolean"], into: &properties)
-        let template: [String: Any] = [
-            "index_patterns": ["\(indexStem)-*"],
-            "priority": 100,
-            "_meta": ["managed_by": "cloudspool", "version": 1],
-            "template": [
-                "settings": ["index.mapping.total_fields.limit": 10000, "index.mapping.depth.limit": 40],
-                "mappings": [
-                    "date_detection": false,
-                    "numeric_detection": false,
-                    "dynamic_templates": [
-                        ["decimals_as_doubles": ["match_mapping_type": "double", "mapping": ["type": "double"]]],
-                        ["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]]],
-                    ],
-                    "properties": properties,
-                ],
-            ],
-        ]
-        return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
+        return composable(patterns: ["\(indexStem)-*"], priority: 100, settings: ["index.mapping.total_fields.limit": 10000, "index.mapping.depth.limit": 40],
+                          dynamicTemplates: [decimalsAsDoubles, stringsAsKeywords], properties: properties)
     }
 
     /// The template of the IAM users index: dates, booleans and day counts
@@ -170,26 +122,15 @@ public enum IndexTemplates {
         var activity: [String: Any] = ["last_activity": date, "never_used": ["type": "boolean"], "inactive": ["type": "boolean"]]
         for field in ["days_since_last_activity", "days_since_console_password_used", "days_since_access_key_1_used",
                       "days_since_access_key_2_used", "days_since_creation", "inactive_after_days"] { activity[field] = ["type": "long"] }
-        let template: [String: Any] = [
-            "index_patterns": [index],
-            "priority": 200,
-            "_meta": ["managed_by": "cloudspool", "version": 1],
-            "template": [
-                "mappings": [
-                    "date_detection": false,
-                    "numeric_detection": false,
-                    "dynamic_templates": [["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]]]],
-                    "properties": [
-                        "@timestamp": ["type": "date"],
-                        "user": ["properties": ["creation_time": date, "is_root": ["type": "boolean"], "PasswordLastUsed": date]],
-                        "activity": ["properties": activity],
-                        "credential_report": ["properties": report],
-                        "cloudspool": ["properties": ["as_of": date]],
-                    ],
-                ],
-            ],
+        let properties: [String: Any] = [
+            "@timestamp": ["type": "date"],
+            "user": ["properties": ["creation_time": date, "is_root": ["type": "boolean"], "PasswordLastUsed": date]],
+            "activity": ["properties": activity],
+            "credential_report": ["properties": report],
+            "cloudspool": ["properties": ["as_of": date]],
         ]
-        return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
+        return composable(patterns: [index], priority: 200, settings: [:],
+                          dynamicTemplates: [stringsAsKeywords], properties: properties)
     }
 
     /// The template of the S3 object search indices: keys for exact match
@@ -197,30 +138,57 @@ public enum IndexTemplates {
     /// the key's lower-cased pieces), sizes as longs, dates as dates. Above the
     /// inventory template, whose pattern also covers these indices.
     public static func s3(indexPattern: String) -> Data {
-        let template: [String: Any] = [
-            "index_patterns": [indexPattern],
-            "priority": 150,
-            "_meta": ["managed_by": "cloudspool", "version": 1],
-            "template": [
-                "mappings": [
-                    "date_detection": false,
-                    "numeric_detection": false,
-                    "dynamic_templates": [["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]]]],
-                    "properties": [
-                        "@timestamp": ["type": "date"],
-                        "s3": ["properties": [
-                            "bucket": ["type": "keyword"],
-                            "key": ["type": "keyword", "ignore_above": 2048],
-                            "key_parts": ["type": "keyword"],
-                            "size": ["type": "long"], "object_count": ["type": "long"], "total_size": ["type": "long"],
-                            "last_modified": ["type": "date"],
-                            "storage_class": ["type": "keyword"], "etag": ["type": "keyword"],
-                        ]],
-                        "cloudspool": ["properties": ["last_seen": ["type": "date"]]],
-                    ],
-                ],
-            ],
+        let properties: [String: Any] = [
+            "@timestamp": ["type": "date"],
+            "s3": ["properties": [
+                "bucket": ["type": "keyword"],
+                "key": ["type": "keyword", "ignore_above": 2048],
+                "key_parts": ["type": "keyword"],
+                "size": ["type": "long"], "object_count": ["type": "long"], "total_size": ["type": "long"],
+                "last_modified": ["type": "date"],
+                "storage_class": ["type": "keyword"], "etag": ["type": "keyword"],
+            ]],
+            "cloudspool": ["properties": ["last_seen": ["type": "date"]]],
         ]
-        return (try? JSONSerialization.data(withJSONObject: template, options: [.sortedKeys])) ?? Data()
+        return composable(patterns: [indexPattern], priority: 150, settings: [:],
+                          dynamicTemplates: [stringsAsKeywords], properties: properties)
+    }
+
+    /// A composable index template: never guess dates or numbers from text,
+    /// the given dynamic templates, the given fields, marked as cloudspool's.
+    /// Sorted keys: the same bytes every run.
+    static func composable(patterns: [String], priority: Int, settings: [String: Any], dynamicTemplates: [[String: Any]],
+                           properties: [String: Any]) -> Data {
+        var template: [String: Any] = [
+            "mappings": [
+                "date_detection": false,
+                "numeric_detection": false,
+                "dynamic_templates": dynamicTemplates,
+                "properties": properties,
+            ] as [String: Any],
+        ]
+        if !settings.isEmpty { template["settings"] = settings }
+        let body: [String: Any] = [
+            "index_patterns": patterns,
+            "priority": priority,
+            "_meta": ["managed_by": "cloudspool", "version": 1] as [String: Any],
+            "template": template,
+        ]
+        return (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+    }
+
+    /// Strings become keywords; long values are kept in `_source` but never make an immense term.
+    static var stringsAsKeywords: [String: Any] {
+        ["strings_as_keywords": ["match_mapping_type": "string", "mapping": ["type": "keyword", "ignore_above": 1024]] as [String: Any]]
+    }
+
+    /// JSON decimals as `double` (the default would be `float`, which loses cents).
+    static var decimalsAsDoubles: [String: Any] {
+        ["decimals_as_doubles": ["match_mapping_type": "double", "mapping": ["type": "double"]] as [String: Any]]
+    }
+
+    /// JSON integers as `double` where a column holds amounts (a first 0 must not make it `long`).
+    static var integersAsDoubles: [String: Any] {
+        ["integers_as_doubles": ["match_mapping_type": "long", "mapping": ["type": "double"]] as [String: Any]]
     }
 }
