@@ -33,18 +33,10 @@ public final class IAMFetcher: @unchecked Sendable {
         let writer = try RawRunWriter(layout: layout, collector: Self.collector, runID: RunID(date: now), startedAt: now)
         let store = InventoryCallStore(writer: writer)
         do {
-            let accounts = try OrganizationAccess(settings: inventory, access: access, environment: environment, clock: clock, logger: logger)
-                .enterAccounts(store: store)
-            try WorkerPool.run(count: accounts.count, workers: inventory.concurrency) { [self] index in
-                let (account, credentials) = accounts[index]
-                do {
+            try OrganizationAccess(settings: inventory, access: access, environment: environment, clock: clock, logger: logger)
+                .forEachAccount(store: store, what: "iam") { [self] account, credentials in
                     try collect(account: account.id, credentials: credentials, store: store)
-                } catch let error as AWSServiceError {
-                    store.recordError("account \(account.id): \(error)", retryLater: error.isRetryable)
-                } catch let error as HTTPClientError {
-                    store.recordError("account \(account.id): iam: \(error)", retryLater: true)
                 }
-            }
         } catch {
             writer.discard()
             throw error

@@ -79,4 +79,23 @@ public struct OrganizationAccess: Sendable {
         return accounts
     }
 
+
+    /// Enters every account and runs `body` for each on at most
+    /// `inventory.concurrency` threads. A call AWS refuses, or a transfer that
+    /// fails, is recorded in `store` for that account (`what` names the
+    /// collector) and the other accounts go on.
+    public func forEachAccount(store: InventoryCallStore, what: String,
+                               _ body: @escaping @Sendable (InventoryAccount, any CredentialProvider) throws -> Void) throws {
+        let accounts = try enterAccounts(store: store)
+        try WorkerPool.run(count: accounts.count, workers: settings.concurrency) { index in
+            let (account, credentials) = accounts[index]
+            do {
+                try body(account, credentials)
+            } catch let error as AWSServiceError {
+                store.recordError("account \(account.id): \(error)", retryLater: error.isRetryable)
+            } catch let error as HTTPClientError {
+                store.recordError("account \(account.id): \(what): \(error)", retryLater: true)
+            }
+        }
+    }
 }

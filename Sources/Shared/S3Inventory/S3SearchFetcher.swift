@@ -43,19 +43,11 @@ public final class S3SearchFetcher: @unchecked Sendable {
             if !settings.accounts.isEmpty || settings.accountsFile != nil {
                 scope = inventory.restricted(to: settings.accounts, accountsFile: settings.accountsFile)
             }
-            let accounts = try OrganizationAccess(settings: scope, access: access, environment: environment, clock: clock, logger: logger)
-                .enterAccounts(store: store)
-            try WorkerPool.run(count: accounts.count, workers: scope.concurrency) { [self] index in
-                let (account, credentials) = accounts[index]
-                do {
+            try OrganizationAccess(settings: scope, access: access, environment: environment, clock: clock, logger: logger)
+                .forEachAccount(store: store, what: "s3") { [self] account, credentials in
                     let owned = try collect(account: account.id, credentials: credentials, wanted: Set(wanted), store: store)
                     found.merge(Dictionary(uniqueKeysWithValues: owned.map { ($0, account.id) }))
-                } catch let error as AWSServiceError {
-                    store.recordError("account \(account.id): \(error)", retryLater: error.isRetryable)
-                } catch let error as HTTPClientError {
-                    store.recordError("account \(account.id): s3: \(error)", retryLater: true)
                 }
-            }
         } catch {
             writer.discard()
             throw error
