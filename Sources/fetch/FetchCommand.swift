@@ -9,11 +9,7 @@ struct FetchCommand: ParsableCommand {
         discussion: """
         Each configured collector writes raw runs under raw/<collector>/<run-id>/ with a manifest \
         (size and SHA-256 of every stored file), made visible with one rename:
-          cloudtrail  new log files of the trail bucket (from where it stopped)
-          billing     each new Cost & Usage Report revision, with all its files
-          inventory   every account x region: EC2, RDS, CloudWatch, Backup, events
-          iam         credential report, users and groups of every account
-          s3          every ListObjectsV2 page of the configured buckets
+        \(CollectorCatalog.helpLines)
         AWS credentials come from the standard chain (environment, AWS_PROFILE and ~/.aws/config, \
         EC2 instance role); AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> override endpoints.
 
@@ -29,16 +25,26 @@ struct FetchCommand: ParsableCommand {
         StageCommandMain.main(FetchCommand.self)
     }
 
-    @Option(name: .long, help: ArgumentHelp("Fetch only this collector: cloudtrail, billing, inventory, iam or s3 (repeatable). Default: every collector the config sets up.", valueName: "name"))
+    @Option(name: .long, help: ArgumentHelp("Fetch only this collector: \(Collectors.names.joined(separator: ", ")) (repeatable). Default: every collector the config sets up.", valueName: "name"))
     var collector: [String] = []
 
+    @Flag(name: .long, help: "Print every collector (its config section, index templates and the IAM actions its fetch calls) and exit; reads no config.")
+    var listCollectors = false
+
+    @Flag(name: .long, help: "With --list-collectors: print JSON instead of a table.")
+    var json = false
+
     func validate() throws {
-        for name in collector where !Stages.collectors.contains(name) {
-            throw ValidationError("unknown collector '\(name)': choose from \(Stages.collectors.joined(separator: ", "))")
+        for name in collector where Collectors.named(name) == nil {
+            throw ValidationError("unknown collector '\(name)': choose from \(Collectors.names.joined(separator: ", "))")
         }
     }
 
     func run() throws {
+        if listCollectors {
+            print(json ? CollectorCatalog.json() : CollectorCatalog.table())
+            return
+        }
         let logger = options.bootstrapLogging(label: "cloudspool.fetch")
         let exit = StageRunner.run(stage: "fetch", configPath: options.config, statusOnly: options.status, logger: logger, summaryOrder: Stages.fetchSummary) { context, report in
             try Stages.fetch(context, collectors: collector, &report)

@@ -387,6 +387,8 @@ class InvRun:
     finished: float
     stub_log: list
     index_count: Optional[int] = None
+    # bulk items (index + delete) the inventory transform wrote for awscli-current / awscli-changes-* (ndjson/changes/)
+    current_items: int = 0
 
     @property
     def index(self) -> str:
@@ -431,8 +433,10 @@ class InvRun:
 
 def run_inventory(pipe: Pipeline, stub: Optional[AwsStub] = None, fetch_codes=(0,), load: bool = True) -> InvRun:
     spool = Spool(pipe.spool.root, "inventory")
+    changes = Spool(pipe.spool.root, "changes")
     raw_before = set(spool.raw_runs())
     nd_before = set(spool.ndjson_files())
+    changes_before = set(changes.ndjson_files())
     t0 = time.time()
     f = pipe.expect("fetch", "--collector", "inventory", codes=fetch_codes)
     t1 = time.time()
@@ -445,6 +449,12 @@ def run_inventory(pipe: Pipeline, stub: Optional[AwsStub] = None, fetch_codes=(0
     run = InvRun(f, t, lr, new_raw[0].name, new_raw[0], files, pairs, t0, t1,
                  [e for e in stub.requests(since=t0) if e["t"] <= t1] if stub else [])
     assert RUN_ID.match(run.run_id), run.run_id
+    for f in changes.ndjson_files():
+        if f not in changes_before:
+            run.current_items += sum(1 for line in f.read_bytes().splitlines()
+                                     if next(iter(json.loads(line))) in ("index", "delete") and len(json.loads(line)) == 1
+                                     and isinstance(next(iter(json.loads(line).values())), dict)
+                                     and "_index" in next(iter(json.loads(line).values())))
     if load:
         run.index_count = Index(pipe.index_url, stem=STEM).total()
     return run
@@ -920,8 +930,9 @@ def _check_loaded(run: InvRun, ids_so_far: set) -> list:
         problems.append("load did not exit 0")
     if int(tk.get("documents", -1)) != len(run.pairs):
         problems.append(f"transform says documents={tk.get('documents')}, its files hold {len(run.pairs)}")
-    if int(lk.get("indexed", -1)) != len(run.pairs) or lk.get("deadlettered") != "0":
-        problems.append(f"load: indexed={lk.get('indexed')} deadlettered={lk.get('deadlettered')}, transform wrote {len(run.pairs)}")
+    if int(lk.get("indexed", -1)) != len(run.pairs) + run.current_items or lk.get("deadlettered") != "0":
+        problems.append(f"load: indexed={lk.get('indexed')} deadlettered={lk.get('deadlettered')}, transform wrote {len(run.pairs)} "
+                        f"daily documents and {run.current_items} current-state/change items")
     if run.index_count != len(ids_so_far):
         problems.append(f"the index holds {run.index_count} documents after this run, {len(ids_so_far)} distinct "
                         f"(index, _id) were written")

@@ -2,13 +2,19 @@
 fetch can call, and nothing more: read-only actions only, S3 limited to the
 configured buckets.
 
-The calls are found in the Swift sources, where every AWS call names its
-operation (`query(action:)`, `queryPages(..., action:)`, `json(..., operation:)`,
-`send(operation:)`), and mapped to IAM actions with the service of its client.
+The actions come from the collector registry (`cloudspool-fetch
+--list-collectors --json`: each collector declares the IAM actions its fetch
+calls). As a cross-check that no collector forgets one, the Swift sources are
+scanned too: every AWS call names its operation (`query(action:)`,
+`queryPages(..., action:)`, `json(..., operation:)`, `send(operation:)`), and is
+mapped to an IAM action with the service of its client.
 """
 import json
 import re
+import subprocess
 from pathlib import Path
+
+from support import binary
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = REPO / "Sources" / "Shared"
@@ -63,6 +69,12 @@ def service_of_file(path, text, operation):
     return services[0]
 
 
+def registry_actions():
+    """The IAM actions every collector of the registry declares."""
+    out = subprocess.run([str(binary("fetch")), "--list-collectors", "--json"], check=True, capture_output=True, text=True).stdout
+    return {action for collector in json.loads(out)["collectors"] for action in collector["aws_actions"]}
+
+
 def required_actions():
     actions = set()
     for service, operation in called_operations():
@@ -91,11 +103,16 @@ def test_sources_are_scanned():
         assert expected in calls, f"{expected} not found in the sources"
 
 
-def test_policy_lists_every_action_fetch_calls_and_nothing_more():
+def test_policy_lists_every_action_of_the_registry_and_nothing_more():
     _, listed = policy_actions()
-    required = required_actions()
-    assert sorted(required - listed) == [], "fetch calls actions the policy does not allow"
-    assert sorted(listed - required) == [], "the policy allows actions fetch never calls"
+    declared = registry_actions()
+    assert sorted(declared - listed) == [], "collectors declare actions the policy does not allow"
+    assert sorted(listed - declared) == [], "the policy allows actions no collector declares"
+
+
+def test_registry_declares_every_call_in_the_sources():
+    declared = registry_actions()
+    assert sorted(required_actions() - declared) == [], "the sources call actions no collector declares"
 
 
 def test_policy_is_read_only_and_s3_is_limited_to_the_configured_buckets():

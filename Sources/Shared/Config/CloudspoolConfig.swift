@@ -10,11 +10,9 @@ public struct CloudspoolConfig: Sendable {
     /// The spool root, where the stages hand off work.
     public let spool: String
     public let aws: AWSSettings
-    public let cloudtrail: CloudTrailSettings?
-    public let billing: BillingSettings?
-    public let inventory: InventorySettings?
-    public let iam: IAMSettings?
-    public let s3: S3SearchSettings?
+    /// The settings of each configured collector, by section key; read them
+    /// through the typed accessors each collector declares (`config.cloudtrail`).
+    let sections: [String: any Sendable]
     public let transform: TransformSettings
     public let index: IndexSettings?
     public let retention: RetentionSettings
@@ -60,55 +58,20 @@ public struct CloudspoolConfig: Sendable {
         let aws = try AWSSettings(reader: &awsReader)
         try awsReader.finish()
 
-        var cloudtrail: CloudTrailSettings?
-        if top.isPresent("cloudtrail") {
-            var reader = try top.child("cloudtrail")
-            cloudtrail = try CloudTrailSettings(reader: &reader, today: today)
+        let context = ConfigReadContext(file: file, today: today)
+        var sections: [String: any Sendable] = [:]
+        for collector in Collectors.all {
+            guard let section = collector.config, sections[section.key] == nil else { continue }
+            var reader = try top.child(section.key)
+            guard top.isPresent(section.key) else { continue }
+            sections[section.key] = try section.read(&reader, context)
             try reader.finish()
-        } else {
-            _ = try top.child("cloudtrail")
         }
-
-        var billing: BillingSettings?
-        if top.isPresent("billing") {
-            var reader = try top.child("billing")
-            billing = try BillingSettings(reader: &reader)
-            try reader.finish()
-        } else {
-            _ = try top.child("billing")
-        }
-
-        var inventory: InventorySettings?
-        if top.isPresent("inventory") {
-            var reader = try top.child("inventory")
-            inventory = try InventorySettings(reader: &reader)
-            try reader.finish()
-        } else {
-            _ = try top.child("inventory")
-        }
-
-        var iam: IAMSettings?
-        if top.isPresent("iam") {
-            var reader = try top.child("iam")
-            iam = try IAMSettings(reader: &reader)
-            try reader.finish()
-            if inventory == nil {
-                throw CloudspoolError(.configuration, "\(file): the 'iam' section needs the 'inventory' section, which says which accounts to visit")
+        for collector in Collectors.all {
+            guard let section = collector.config, sections[section.key] != nil else { continue }
+            for requirement in section.requires where sections[requirement.section] == nil {
+                throw CloudspoolError(.configuration, "\(file): the '\(section.key)' section needs the '\(requirement.section)' section, \(requirement.why)")
             }
-        } else {
-            _ = try top.child("iam")
-        }
-
-        var s3: S3SearchSettings?
-        if top.isPresent("s3") {
-            var reader = try top.child("s3")
-            s3 = try S3SearchSettings(reader: &reader)
-            try reader.finish()
-            if inventory == nil {
-                throw CloudspoolError(.configuration, "\(file): the 's3' section needs the 'inventory' section (role name, accounts)")
-            }
-        } else {
-            _ = try top.child("s3")
         }
 
         var transformReader = try top.child("transform")
@@ -129,42 +92,25 @@ public struct CloudspoolConfig: Sendable {
         try retentionReader.finish()
 
         try top.finish()
-        return CloudspoolConfig(spool: spool, aws: aws, cloudtrail: cloudtrail, billing: billing, inventory: inventory, iam: iam, s3: s3, transform: transform, index: index, retention: retention, file: file)
+        return CloudspoolConfig(spool: spool, aws: aws, sections: sections, transform: transform, index: index, retention: retention, file: file)
     }
 
-    /// The CloudTrail settings, or an error saying the section is needed.
-    public func requireCloudTrail() throws -> CloudTrailSettings {
-        guard let cloudtrail else {
-            throw CloudspoolError(.configuration, "\(file): the 'cloudtrail' section is required to fetch CloudTrail logs (at least cloudtrail.bucket)")
-        }
-        return cloudtrail
+    /// The settings a collector's section was read into, if the section is there.
+    func section<Settings>(_ key: String) -> Settings? {
+        sections[key] as? Settings
     }
 
-    /// The billing settings, or an error saying the section is needed.
-    public func requireBilling() throws -> BillingSettings {
-        guard let billing else {
-            throw CloudspoolError(.configuration, "\(file): the 'billing' section is required to fetch Cost & Usage Reports (at least billing.bucket and billing.report_name)")
+    /// The settings of a section a collector cannot work without, or an error saying what to add.
+    func requireSection<Settings>(_ key: String, _ what: String) throws -> Settings {
+        guard let settings: Settings = section(key) else {
+            throw CloudspoolError(.configuration, "\(file): the '\(key)' section is required to \(what)")
         }
-        return billing
-    }
-
-    /// The inventory settings, or an error saying the section is needed.
-    public func requireInventory() throws -> InventorySettings {
-        guard let inventory else {
-            throw CloudspoolError(.configuration, "\(file): the 'inventory' section is required to collect the inventory (accounts and regions)")
-        }
-        return inventory
+        return settings
     }
 
     /// The collectors this config sets up, in the order stages run them.
-    public var configuredCollectors: [String] {
-        var result: [String] = []
-        if cloudtrail != nil { result.append("cloudtrail") }
-        if billing != nil { result.append("billing") }
-        if inventory != nil { result.append("inventory") }
-        if iam != nil { result.append("iam") }
-        if s3 != nil { result.append("s3") }
-        return result
+    public var configuredCollectors: [Collector] {
+        Collectors.all.filter { $0.isConfigured(self) }
     }
 
     /// The index settings, or an error saying the section is needed.

@@ -45,11 +45,11 @@ public final class BulkLoader: @unchecked Sendable {
         }
     }
 
-    /// Loads every pending file of `collector`; `template` is installed first when there is work.
-    public func run(collector: String, template: (name: String, body: Data), report: inout RunReport) throws {
+    /// Loads every pending file of `collector`; its `templates` are installed first when there is work.
+    public func run(collector: String, templates: [IndexTemplate], report: inout RunReport) throws {
         let files = try pendingFiles(collector: collector)
         guard !files.isEmpty else { return }
-        try installTemplate(template)
+        for template in templates { try installTemplate(template) }
         logger.info("loading", metadata: ["collector": "\(collector)", "files": "\(files.count)"])
         for (url, offset) in files {
             try load(file: url, collector: collector, from: offset, checkpoint: true, report: &report)
@@ -58,7 +58,7 @@ public final class BulkLoader: @unchecked Sendable {
 
     /// Sends a file, or every `.ndjson` file of a folder, again from its start;
     /// checkpoints are not moved.
-    public func replay(path: URL, collector: String, template: (name: String, body: Data), report: inout RunReport) throws {
+    public func replay(path: URL, collector: String, templates: [IndexTemplate], report: inout RunReport) throws {
         let files: [URL]
         if SpoolFiles.isDirectory(path) {
             files = SpoolFiles.list(path).filter { $0.hasSuffix(".ndjson") }.map { path.appendingPathComponent($0) }
@@ -67,13 +67,13 @@ public final class BulkLoader: @unchecked Sendable {
         } else {
             throw CloudspoolError(.configuration, "\(path.path) does not exist")
         }
-        try installTemplate(template)
+        for template in templates { try installTemplate(template) }
         for url in files {
             try load(file: url, collector: collector, from: 0, checkpoint: false, report: &report)
         }
     }
 
-    func installTemplate(_ template: (name: String, body: Data)) throws {
+    func installTemplate(_ template: IndexTemplate) throws {
         guard !installedTemplates.contains(template.name) else { return }
         try withRetries(what: "installing index template \(template.name)") {
             try client.putIndexTemplate(name: template.name, body: template.body)
@@ -141,7 +141,7 @@ public final class BulkLoader: @unchecked Sendable {
                 if !batch.isEmpty && (batch.body.count + pair.action.count + pair.document.count > settings.bulkMaxBytes || batch.count >= settings.bulkMaxDocs) {
                     try flush(&report)
                 }
-                if pair.document.withUnsafeBytes({ (try? JSONObjectScanner.members(of: $0)) == nil }) {
+                if !pair.document.isEmpty, pair.document.withUnsafeBytes({ (try? JSONObjectScanner.members(of: $0)) == nil }) {
                     // Never sent: a malformed line can make the index refuse the whole request.
                     var letter: [UInt8] = []
                     var single = BulkBatch()

@@ -11,8 +11,16 @@ public struct BulkResponse: Sendable {
         public let status: Int
         /// `type: reason` of the item's error, when it failed.
         public let error: String?
+        /// A delete of a document that was not there (404 `not_found`): what a delete wants.
+        public var alreadyGone = false
 
-        public var isSuccess: Bool { (200..<300).contains(status) }
+        public init(status: Int, error: String?, alreadyGone: Bool = false) {
+            self.status = status
+            self.error = error
+            self.alreadyGone = alreadyGone
+        }
+
+        public var isSuccess: Bool { (200..<300).contains(status) || alreadyGone }
         public var isRetryable: Bool { status == 429 || status >= 500 }
     }
 
@@ -51,7 +59,8 @@ public struct BulkResponse: Sendable {
             } else if let e = result["error"] as? String {
                 error = e
             }
-            return Item(status: status, error: error)
+            let alreadyGone = item["delete"] != nil && status == 404 && error == nil
+            return Item(status: status, error: error, alreadyGone: alreadyGone)
         })
     }
 }

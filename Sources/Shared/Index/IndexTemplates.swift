@@ -68,7 +68,8 @@ public enum IndexTemplates {
         ("backup", "job", "backup", "BackupJob"),
     ]
 
-    /// The template of the daily inventory indices (`<prefix>awscli-*`, below the CloudTrail template's priority).
+    /// The template of the inventory indices (`<prefix>awscli-*`, below the CloudTrail template's priority):
+    /// the daily indices, the current-state index (`awscli-current`) and the change feed (`awscli-changes-*`).
     ///
     /// Every member the AWS models type as a timestamp is mapped as a date
     /// (from the generated shape table), nothing else is guessed from text
@@ -96,10 +97,13 @@ public enum IndexTemplates {
         insert(["aws", "ec2", "image", "CreationDate"], date, into: &properties)
         insert(["aws", "ec2", "image", "DeprecationTime"], date, into: &properties)
         for path in [["@timestamp"], ["cloudspool", "last_seen"], ["inventory", "last_backup_time"], ["inventory", "latest_restorable_time"],
-                     ["inventory", "events", "event_time"], ["inventory", "image", "creation_date"], ["inventory", "snapshots", "start_time"]] {
+                     ["inventory", "events", "event_time"], ["inventory", "image", "creation_date"], ["inventory", "snapshots", "start_time"],
+                     // the change feed (<stem>-changes-YYYY.MM), which this template covers too
+                     ["change", "window", "start"], ["change", "window", "end"], ["change", "events", "time"]] {
             insert(path, date, into: &properties)
         }
-        for path in [["inventory", "vcpus"], ["inventory", "memory_mib"], ["inventory", "alarm_count"], ["inventory", "attached_count"], ["inventory", "event_count"]] {
+        for path in [["inventory", "vcpus"], ["inventory", "memory_mib"], ["inventory", "alarm_count"], ["inventory", "attached_count"], ["inventory", "event_count"],
+                     ["change", "event_count"], ["change", "changed_count"]] {
             insert(path, ["type": "long"], into: &properties)
         }
         insert(["inventory", "memory_gib"], ["type": "double"], into: &properties)

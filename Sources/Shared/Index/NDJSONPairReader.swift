@@ -2,6 +2,7 @@ import Foundation
 
 /// Reads an NDJSON `_bulk` file as (action line, document line) pairs from a
 /// byte offset, in fixed-size chunks: memory does not grow with the file.
+/// A `delete` action has no document line; its pair has an empty document.
 public struct NDJSONPairReader {
     /// One document: both lines with their newlines, and where the pair ends in the file.
     public struct Pair {
@@ -9,6 +10,8 @@ public struct NDJSONPairReader {
         public var document: ArraySlice<UInt8>
         public var endOffset: Int64
     }
+
+    private enum ActionKind { case withDocument, delete }
 
     let url: URL
     private var handle: FileHandle
@@ -33,9 +36,16 @@ public struct NDJSONPairReader {
     /// (a lone action line at the end, a line that is not an action).
     public mutating func next() throws -> Pair? {
         guard let action = try line() else { return nil }
-        let validAction = action.withUnsafeBytes { (try? JSONObjectScanner.members(of: $0)).map { $0.count == 1 && $0[0].kind == .object } ?? false }
-        guard validAction else {
+        let kind: ActionKind? = action.withUnsafeBytes { bytes in
+            guard let members = try? JSONObjectScanner.members(of: bytes), members.count == 1, members[0].kind == .object else { return nil }
+            return bytes[members[0].key].elementsEqual("delete".utf8) ? .delete : .withDocument
+        }
+        guard let kind else {
             throw CloudspoolError(.format, "\(url.lastPathComponent): the line at byte \(offset - Int64(action.count)) is not a bulk action ({\"index\":{…}})")
+        }
+        if kind == .delete {
+            // A delete action stands alone: no document line follows it.
+            return Pair(action: action, document: [], endOffset: offset)
         }
         guard let document = try line() else {
             throw CloudspoolError(.format, "\(url.lastPathComponent): the file ends after an action line without its document (truncated?)")

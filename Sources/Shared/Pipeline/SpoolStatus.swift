@@ -21,7 +21,7 @@ public struct SpoolStatus: Sendable {
         var status = SpoolStatus()
         let transformed = (try? CheckpointStore<TransformCheckpoint>(layout: layout, name: "transform").load())??.done ?? [:]
         let acknowledged = (try? CheckpointStore<BulkLoader.State>(layout: layout, name: "load").load())??.files ?? [:]
-        for collector in Stages.collectors {
+        for collector in Collectors.names {
             var backlog = Backlog(collector: collector)
             let done = Set(transformed[collector] ?? [])
             for run in SpoolFiles.list(layout.raw(collector)) where !done.contains(run) && RunID(run) != nil {

@@ -1,15 +1,45 @@
 import Foundation
 import Logging
 
-/// What a stage's work gets from the runner: the checked configuration, the
-/// spool, a logger, the environment and the clock.
+/// What a stage's work, and every collector in it, gets from the runner: the
+/// checked configuration, the spool, the index names, the environment, the
+/// clock, a logger and, for stages that call AWS, the way to reach it.
 public struct StageContext: Sendable {
     public let stage: String
     public let config: CloudspoolConfig
     public let layout: SpoolLayout
+    public let naming: IndexNaming
     public let environment: [String: String]
     public let clock: RuntimeClock
     public let logger: Logger
+    /// Credentials, endpoints and HTTP settings for AWS; set by stages that call AWS.
+    public private(set) var aws: AWSAccess?
+
+    public init(stage: String, config: CloudspoolConfig, layout: SpoolLayout, environment: [String: String], clock: RuntimeClock, logger: Logger) {
+        self.stage = stage
+        self.config = config
+        self.layout = layout
+        self.naming = IndexNaming(config: config)
+        self.environment = environment
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The same context with AWS access built from the config and the environment.
+    public func withAWS() throws -> StageContext {
+        var context = self
+        context.aws = try AWSAccess(settings: config.aws, environment: environment, clock: clock, logger: logger)
+        return context
+    }
+
+    /// AWS access, which only stages that call AWS have.
+    public func requireAWS() throws -> AWSAccess {
+        guard let aws else { throw CloudspoolError(.configuration, "the \(stage) stage does not call AWS") }
+        return aws
+    }
+
+    /// The largest raw file transform reads whole.
+    public var maxFileBytes: Int { config.transform.maxFileBytes }
 }
 
 /// Runs one stage the way every stage runs: load and check the config, take
@@ -90,7 +120,7 @@ public enum StageRunner {
         }
         var folders: [(URL, (String) -> Bool)] = [(layout.state, ownCheckpoint), (layout.runs(stage), { _ in true })]
         if stage == "transform" {
-            for collector in Stages.collectors { folders.append((layout.ndjson(collector), { _ in true })) }
+            for collector in Collectors.all { folders.append((layout.ndjson(collector.name), { _ in true })) }
         }
         for (folder, owned) in folders {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []

@@ -12,7 +12,12 @@ public struct CheckpointStore<State: Codable & Sendable>: Sendable {
     }
 
     public init(layout: SpoolLayout, name: String, version: Int = 1) {
-        self.url = layout.checkpoint(name)
+        self.init(url: layout.checkpoint(name), version: version)
+    }
+
+    /// A checkpoint at its own path (a folder of per-unit states under `state/`).
+    public init(url: URL, version: Int = 1) {
+        self.url = url
         self.version = version
     }
 

@@ -52,7 +52,8 @@ public final class NDJSONOutput {
     private func openFile() throws -> OutputFile {
         if let current { return current }
         let name = String(format: "%@.%04d.ndjson", baseName, part)
-        let file = try OutputFile(creating: layout.incoming("transform").appendingPathComponent(name))
+        // Prefixed by the collector while incoming: one transform may write for two collectors with one base name.
+        let file = try OutputFile(creating: layout.incoming("transform").appendingPathComponent("\(collector).\(name)"))
         current = file
         return file
     }
@@ -77,7 +78,7 @@ public final class NDJSONOutput {
         try SpoolFiles.makeDirectory(folder)
         var result: [URL] = []
         for url in finished {
-            let target = folder.appendingPathComponent(url.lastPathComponent)
+            let target = folder.appendingPathComponent(String(url.lastPathComponent.dropFirst(collector.count + 1)))
             try SpoolFiles.rename(url, to: target)
             result.append(target)
         }

@@ -3,7 +3,7 @@ import Foundation
 /// A transform of one collector's raw runs into NDJSON. The queue of pending
 /// runs, the checkpoint and replays work the same for every collector; each
 /// transform only says how one run becomes documents.
-public protocol RawRunTransform {
+public protocol RawRunTransform: CollectorTransform {
     /// The collector whose raw runs (`raw/<collector>/`) this transform reads.
     static var collector: String { get }
     var layout: SpoolLayout { get }
@@ -25,5 +25,9 @@ extension RawRunTransform {
     /// Transforms a raw run again, whatever the checkpoint says: new NDJSON names, the same documents and ids.
     public func replay(runFolder: URL, report: inout RunReport) throws {
         try transform(runFolder: runFolder, outputName: PendingRawRuns.replayName(runFolder, at: clock.now()), replay: true, report: &report)
+    }
+
+    public func replay(path: URL, report: inout RunReport) throws {
+        try replay(runFolder: path, report: &report)
     }
 }

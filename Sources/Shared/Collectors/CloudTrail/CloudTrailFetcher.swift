@@ -15,12 +15,12 @@ public final class CloudTrailFetcher {
     let logger: Logger
     let store: CheckpointStore<CloudTrailListingState>
 
-    public init(settings: CloudTrailSettings, s3: S3Client, layout: SpoolLayout, clock: RuntimeClock = .system, logger: Logger) {
+    public init(context: StageContext, settings: CloudTrailSettings, s3: S3Client) {
         self.settings = settings
         self.s3 = s3
-        self.layout = layout
-        self.clock = clock
-        self.logger = logger
+        self.layout = context.layout
+        self.clock = context.clock
+        self.logger = context.logger
         self.store = CheckpointStore(layout: layout, name: "fetch-\(Self.collector)")
     }
 

@@ -5,6 +5,14 @@ import Logging
 /// stored raw. A call that is denied or not available in the region is
 /// recorded and the others go on.
 final class InventoryUnitFetcher {
+    /// The IAM action of every call below, for the least-privilege policy.
+    static let awsActions = [
+        "ec2:DescribeInstances", "ec2:DescribeInstanceTypes", "ec2:DescribeImages", "ec2:DescribeSnapshots", "ec2:DescribeVolumes",
+        "ec2:DescribeSecurityGroups", "ec2:DescribeNetworkInterfaces", "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways",
+        "ec2:DescribeTransitGateways", "rds:DescribeDBInstances", "rds:DescribeDBSnapshots", "cloudwatch:DescribeAlarms",
+        "cloudwatch:ListMetrics", "backup:ListBackupJobs", "cloudtrail:LookupEvents",
+    ]
+
     let account: InventoryAccount
     let region: String
     let credentials: any CredentialProvider

@@ -16,15 +16,14 @@ public final class S3SearchFetcher: @unchecked Sendable {
     let clock: RuntimeClock
     let logger: Logger
 
-    public init(settings: S3SearchSettings, inventory: InventorySettings, access: AWSAccess, layout: SpoolLayout, environment: [String: String],
-                clock: RuntimeClock = .system, logger: Logger) {
+    public init(context: StageContext, settings: S3SearchSettings, inventory: InventorySettings) throws {
         self.settings = settings
         self.inventory = inventory
-        self.access = access
-        self.layout = layout
-        self.environment = environment
-        self.clock = clock
-        self.logger = logger
+        self.access = try context.requireAWS()
+        self.layout = context.layout
+        self.environment = context.environment
+        self.clock = context.clock
+        self.logger = context.logger
     }
 
     func s3(bucket: String, region: String, account: String, credentials: any CredentialProvider, pathStyle: Bool = false) throws -> S3Client {

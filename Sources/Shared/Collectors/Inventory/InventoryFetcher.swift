@@ -21,13 +21,13 @@ public final class InventoryFetcher: @unchecked Sendable {
     let logger: Logger
     let store: CheckpointStore<State>
 
-    public init(settings: InventorySettings, access: AWSAccess, layout: SpoolLayout, environment: [String: String], clock: RuntimeClock = .system, logger: Logger) {
+    public init(context: StageContext, settings: InventorySettings) throws {
         self.settings = settings
-        self.access = access
-        self.layout = layout
-        self.environment = environment
-        self.clock = clock
-        self.logger = logger
+        self.access = try context.requireAWS()
+        self.layout = context.layout
+        self.environment = context.environment
+        self.clock = context.clock
+        self.logger = context.logger
         self.store = CheckpointStore(layout: layout, name: "fetch-\(Self.collector)")
     }
 

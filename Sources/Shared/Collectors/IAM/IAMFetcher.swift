@@ -17,15 +17,14 @@ public final class IAMFetcher: @unchecked Sendable {
     let clock: RuntimeClock
     let logger: Logger
 
-    public init(settings: IAMSettings, inventory: InventorySettings, access: AWSAccess, layout: SpoolLayout, environment: [String: String],
-                clock: RuntimeClock = .system, logger: Logger) {
+    public init(context: StageContext, settings: IAMSettings, inventory: InventorySettings) throws {
         self.settings = settings
         self.inventory = inventory
-        self.access = access
-        self.layout = layout
-        self.environment = environment
-        self.clock = clock
-        self.logger = logger
+        self.access = try context.requireAWS()
+        self.layout = context.layout
+        self.environment = context.environment
+        self.clock = context.clock
+        self.logger = context.logger
     }
 
     public func run(report: inout RunReport) throws {

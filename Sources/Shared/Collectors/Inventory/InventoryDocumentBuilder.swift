@@ -17,6 +17,10 @@ struct InventoryDocumentBuilder {
 
     private(set) var output: [UInt8] = []
     private(set) var documents = 0
+    /// Every resource document made, for the change feed and the current-state index.
+    private(set) var resources: [InventoryResource] = []
+    /// The summary document of the account and region.
+    private(set) var summaryDocument: InventoryResource?
 
     mutating func append(type: String, service: String, name: String, id: String, resource: JSONValue, enrichment: [(String, JSONValue)]) {
         var documentID = "\(type):\(data.account):\(data.region):\(id)"
@@ -37,6 +41,8 @@ struct InventoryDocumentBuilder {
         document.write(to: &output)
         output.append(10)
         documents += 1
+        let made = InventoryResource(type: type, id: id, documentID: documentID, document: document, resource: resource)
+        if type == "summary" { summaryDocument = made } else { resources.append(made) }
     }
 
     mutating func build() {

@@ -17,13 +17,13 @@ public final class IAMTransformer: RawRunTransform {
     /// Built on first use: runs without answers to decode do not pay for reading the shape table.
     lazy var decoder = AWSResponseDecoder()
 
-    public init(layout: SpoolLayout, naming: IndexNaming, settings: IAMSettings, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
-        self.layout = layout
-        self.naming = naming
+    public init(context: StageContext, settings: IAMSettings) {
+        self.layout = context.layout
+        self.naming = context.naming
         self.settings = settings
-        self.maxFileBytes = maxFileBytes
-        self.clock = clock
-        self.logger = logger
+        self.maxFileBytes = context.maxFileBytes
+        self.clock = context.clock
+        self.logger = context.logger
     }
 
     public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {

@@ -4,7 +4,7 @@ import Logging
 /// The CloudTrail transform: every raw run fetch finished, in order, becomes
 /// NDJSON `_bulk` files; bad files go to quarantine, bad records to a
 /// `.rejected.ndjson` beside them, and the rest proceeds.
-public final class CloudTrailTransformer {
+public final class CloudTrailTransformer: CollectorTransform {
     public static let collector = CloudTrailFetcher.collector
 
     let layout: SpoolLayout
@@ -13,14 +13,17 @@ public final class CloudTrailTransformer {
     let clock: RuntimeClock
     let logger: Logger
     let quarantine: Quarantine
+    /// How long the resource events of changing calls are kept for the inventory's change feed.
+    let resourceEventDays: Int
 
-    public init(layout: SpoolLayout, indexStem: String, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
-        self.layout = layout
-        self.builder = CloudTrailDocumentBuilder(indexStem: indexStem)
-        self.maxFileBytes = maxFileBytes
-        self.clock = clock
-        self.logger = logger
-        self.quarantine = Quarantine(layout: layout, stage: "transform")
+    public init(context: StageContext) {
+        self.layout = context.layout
+        self.builder = CloudTrailDocumentBuilder(indexStem: context.naming.cloudtrailStem)
+        self.maxFileBytes = context.maxFileBytes
+        self.clock = context.clock
+        self.logger = context.logger
+        self.quarantine = Quarantine(layout: context.layout, stage: "transform")
+        self.resourceEventDays = context.config.retention.rawDays
     }
 
     /// Transforms every pending raw run and checkpoints each.
@@ -36,6 +39,7 @@ public final class CloudTrailTransformer {
             try pending.markDone(run)
             logger.info("raw run transformed", metadata: ["run": "\(run.lastPathComponent)", "progress": "\(n + 1)/\(runs.count)"])
         }
+        try pruneResourceEvents(olderThanDays: resourceEventDays)
     }
 
     /// Transforms a raw run folder, one file of it, or any CloudTrail `.json.gz`
@@ -68,8 +72,10 @@ public final class CloudTrailTransformer {
         let parsed = CloudTrailKey(key: key)
         let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: replayName, maxFileBytes: maxFileBytes)
         do {
+            var unusedEvents: [UInt8] = []
             let ok = try transformFile(path, key: key, account: parsed?.account, region: parsed?.region, runID: replayName,
-                                       relativePath: path.lastPathComponent, output: output, moveToQuarantine: false, report: &report)
+                                       relativePath: path.lastPathComponent, output: output, resourceEvents: &unusedEvents,
+                                       moveToQuarantine: false, report: &report)
             if ok { report.add("files") }
             try output.commit()
         } catch {
@@ -81,6 +87,9 @@ public final class CloudTrailTransformer {
     func transform(runFolder: URL, only: String?, outputName: String, report: inout RunReport) throws {
         let manifest = try RawRunManifest.read(runFolder: runFolder)
         let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        // Replays (outputName differs from the run's name) leave the state of the regular runs alone.
+        let regular = only == nil && outputName == runFolder.lastPathComponent
+        var resourceEvents: [UInt8] = []
         do {
             for entry in manifest.entries where only == nil || entry.path == only {
                 let url = runFolder.appendingPathComponent(entry.path)
@@ -92,7 +101,8 @@ public final class CloudTrailTransformer {
                 }
                 let key = entry.parameters["Key"] ?? entry.path
                 if try transformFile(url, key: key, account: entry.account, region: entry.region, runID: manifest.runId,
-                                     relativePath: entry.path, output: output, moveToQuarantine: only == nil, report: &report) {
+                                     relativePath: entry.path, output: output, resourceEvents: &resourceEvents, moveToQuarantine: only == nil,
+                                     report: &report) {
                     report.add("files")
                 }
                 try output.rotateIfFull()
@@ -103,12 +113,32 @@ public final class CloudTrailTransformer {
             output.discard()
             throw error
         }
+        if regular {
+            let target = ResourceEventIndex.folder(layout).appendingPathComponent("\(runFolder.lastPathComponent).ndjson")
+            if resourceEvents.isEmpty {
+                try SpoolFiles.remove(target)
+            } else {
+                try SpoolFiles.writeAtomically(Data(resourceEvents), to: target)
+            }
+        }
+    }
+
+    /// Removes the resource events of raw runs older than `days` (the change feed only looks a run back).
+    func pruneResourceEvents(olderThanDays days: Int) throws {
+        let folder = ResourceEventIndex.folder(layout)
+        let cutoff = clock.now().addingTimeInterval(-Double(max(days, 2)) * 86_400)
+        for name in SpoolFiles.list(folder) {
+            if name.hasPrefix(".tmp-") { try SpoolFiles.remove(folder.appendingPathComponent(name)); continue }
+            guard let run = RunID(String(name.prefix { $0 != "." })), let date = run.date, date < cutoff else { continue }
+            try SpoolFiles.remove(folder.appendingPathComponent(name))
+        }
     }
 
     /// One log file into `output`. Returns false when the file was quarantined.
     func transformFile(_ url: URL, key: String, account: String?, region: String?, runID: String, relativePath: String,
-                       output: NDJSONOutput, moveToQuarantine: Bool, report: inout RunReport) throws -> Bool {
+                       output: NDJSONOutput, resourceEvents: inout [UInt8], moveToQuarantine: Bool, report: inout RunReport) throws -> Bool {
         let mark = try output.mark()
+        let eventsMark = resourceEvents.count
         var splitter = JSONRecordsSplitter()
         var pending: [UInt8] = []
         pending.reserveCapacity(1 << 20)
@@ -122,7 +152,7 @@ public final class CloudTrailTransformer {
                 try splitter.feed(chunk) { record in
                     records += 1
                     do {
-                        try builder.append(record: record, fileKey: key, account: account, region: region, to: &pending)
+                        try builder.append(record: record, fileKey: key, account: account, region: region, to: &pending, resourceEvents: &resourceEvents)
                         documents += 1
                     } catch let error as CloudTrailDocumentBuilder.Rejection {
                         rejectedCount += 1
@@ -146,6 +176,7 @@ public final class CloudTrailTransformer {
             try output.write(pending)
         } catch let error as CloudspoolError where error.code == .decompression || error.code == .format {
             try output.rollback(to: mark)
+            resourceEvents.removeSubrange(eventsMark...)
             let reason = "\(error.message) [file \(key), \(SpoolFiles.size(url)) bytes, from raw run \(runID)]"
             if moveToQuarantine {
                 let target = try quarantine.add(file: url, runID: runID, relativePath: relativePath, reason: reason)

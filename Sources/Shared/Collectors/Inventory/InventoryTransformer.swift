@@ -24,14 +24,14 @@ public final class InventoryTransformer: RawRunTransform {
     /// Built on first use: runs without answers to decode do not pay for reading the shape table.
     lazy var decoder = AWSResponseDecoder()
 
-    public init(layout: SpoolLayout, naming: IndexNaming, maxFileBytes: Int, eventsPerInstance: Int, clock: RuntimeClock = .system, logger: Logger) {
-        self.layout = layout
-        self.naming = naming
-        self.maxFileBytes = maxFileBytes
+    public init(context: StageContext, eventsPerInstance: Int) {
+        self.layout = context.layout
+        self.naming = context.naming
+        self.maxFileBytes = context.maxFileBytes
         self.eventsPerInstance = eventsPerInstance
-        self.clock = clock
-        self.logger = logger
-        self.eventsStore = CheckpointStore(layout: layout, name: "inventory-events")
+        self.clock = context.clock
+        self.logger = context.logger
+        self.eventsStore = CheckpointStore(layout: context.layout, name: "inventory-events")
     }
 
     public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {
@@ -74,6 +74,13 @@ public final class InventoryTransformer: RawRunTransform {
             events[key] = list.compactMap { try? JSONValueParser.parse(Array($0.utf8)) }
         }
         let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        // The current-state index and the change feed follow regular runs only (see InventoryChangeTracker).
+        let tracker = replay ? nil : InventoryChangeTracker(layout: layout, naming: naming, events: ResourceEventIndex(layout: layout))
+        tracker?.removeTemporaries()
+        let changesOutput = try tracker.map { _ in
+            try NDJSONOutput(layout: layout, collector: Collector.inventoryChanges.name, baseName: outputName, maxFileBytes: maxFileBytes)
+        }
+        var states: [(account: String, region: String, state: InventoryUnitState)] = []
         var seenInstances = Set<String>()
         do {
             for key in units.keys.sorted() {
@@ -87,14 +94,30 @@ public final class InventoryTransformer: RawRunTransform {
                     if let id = instance["InstanceId"]?.stringValue { seenInstances.insert("\(data.account)/\(data.region)/\(id)") }
                 }
                 try output.write(builder.output)
-                try output.rotateIfFull()
                 report.add("documents", Int64(builder.documents))
+                if let tracker {
+                    let outcome = try tracker.process(account: data.account, region: data.region, failedCalls: data.failedCalls,
+                                                      resources: builder.resources, summary: builder.summaryDocument,
+                                                      runID: run.runId, collectedAt: UTCDate.iso8601(collectedAt))
+                    try changesOutput?.write(outcome.output)
+                    try changesOutput?.rotateIfFull()
+                    if let state = outcome.state { states.append((data.account, data.region, state)) }
+                    report.add("changes", Int64(outcome.changes))
+                    report.add("current_deletes", Int64(outcome.deletes))
+                }
+                try output.rotateIfFull()
             }
-            let files = try output.commit()
+            let files = try output.commit() + (changesOutput?.commit() ?? [])
             report.add("ndjson_files", Int64(files.count))
         } catch {
             output.discard()
+            changesOutput?.discard()
             throw error
+        }
+        // Only once the NDJSON that carries them is committed: a run interrupted before this point
+        // is transformed again against the same state, with the same changes and ids.
+        for unit in states {
+            try tracker?.save(unit.state, account: unit.account, region: unit.region)
         }
         if updateEvents {
             eventsState.instances = [:]

@@ -22,12 +22,12 @@ public final class BillingFetcher {
     let store: CheckpointStore<State>
     let paths: CURLayout
 
-    public init(settings: BillingSettings, s3: S3Client, layout: SpoolLayout, clock: RuntimeClock = .system, logger: Logger) {
+    public init(context: StageContext, settings: BillingSettings, s3: S3Client) {
         self.settings = settings
         self.s3 = s3
-        self.layout = layout
-        self.clock = clock
-        self.logger = logger
+        self.layout = context.layout
+        self.clock = context.clock
+        self.logger = context.logger
         self.store = CheckpointStore(layout: layout, name: "fetch-\(Self.collector)")
         self.paths = CURLayout(prefix: settings.prefix, reportName: settings.reportName)
     }

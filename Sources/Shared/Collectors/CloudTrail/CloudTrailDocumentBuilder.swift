@@ -35,6 +35,14 @@ public struct CloudTrailDocumentBuilder: Sendable {
     /// Appends the action line and the document line for `record` to `out`.
     /// `account`/`region` come from the file's key and stand in for a record without its own.
     public func append(record: UnsafeRawBufferPointer, fileKey: String, account: String?, region: String?, to out: inout [UInt8]) throws(Rejection) {
+        var unused: [UInt8] = []
+        try append(record: record, fileKey: fileKey, account: account, region: region, to: &out, resourceEvents: &unused)
+    }
+
+    /// As above; a record that changed something (`readOnly: false`) and names
+    /// resources also adds its `ResourceEvent` line to `resourceEvents`.
+    public func append(record: UnsafeRawBufferPointer, fileKey: String, account: String?, region: String?, to out: inout [UInt8],
+                       resourceEvents: inout [UInt8]) throws(Rejection) {
         let members: [JSONObjectScanner.Member]
         do {
             members = try JSONObjectScanner.members(of: record)
@@ -46,6 +54,7 @@ public struct CloudTrailDocumentBuilder: Sendable {
         var eventID: JSONObjectScanner.Member?
         var recipient: JSONObjectScanner.Member?
         var awsRegion: JSONObjectScanner.Member?
+        var readOnly: JSONObjectScanner.Member?
         var freeForm: [JSONObjectScanner.Member] = []
         for member in members {
             let key = UnsafeBufferPointer(rebasing: bytes[member.key])
@@ -53,6 +62,7 @@ public struct CloudTrailDocumentBuilder: Sendable {
             else if Self.equals(key, "eventID") { eventID = member }
             else if Self.equals(key, "recipientAccountId") { recipient = member }
             else if Self.equals(key, "awsRegion") { awsRegion = member }
+            else if Self.equals(key, "readOnly") { readOnly = member }
             else if Self.equals(key, "@timestamp") || Self.equals(key, "cloud") || Self.equals(key, "cloudspool") {
                 throw Rejection(reason: "record already has a member '\(String(decoding: key, as: UTF8.self))', which cloudspool adds itself")
             } else if member.kind != .null, Self.freeFormKeys.contains(where: { Self.equals(key, $0) }) {
@@ -130,6 +140,12 @@ public struct CloudTrailDocumentBuilder: Sendable {
             }
         }
         out.append(10)
+        if let readOnly, readOnly.kind == .bool, bytes[readOnly.value.lowerBound] == UInt8(ascii: "f"),
+           let value = try? JSONValueParser.parse(Array(bytes)),
+           let event = ResourceEvent.compact(value, account: account, region: region) {
+            event.write(to: &resourceEvents)
+            resourceEvents.append(10)
+        }
     }
 
     @inline(__always)

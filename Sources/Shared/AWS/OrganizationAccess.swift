@@ -12,6 +12,10 @@ public struct OrganizationAccess: Sendable {
     let clock: RuntimeClock
     let logger: Logger
 
+    /// The IAM actions of the fan-out: the organization's accounts and the role in each
+    /// (`sts:GetCallerIdentity` needs no permission).
+    public static let awsActions = ["organizations:ListAccounts", "sts:AssumeRole"]
+
     public init(settings: InventorySettings, access: AWSAccess, environment: [String: String], clock: RuntimeClock, logger: Logger) {
         self.settings = settings
         self.access = access

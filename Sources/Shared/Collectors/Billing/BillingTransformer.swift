@@ -14,12 +14,12 @@ public final class BillingTransformer: RawRunTransform {
     public let clock: RuntimeClock
     let logger: Logger
 
-    public init(layout: SpoolLayout, naming: IndexNaming, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
-        self.layout = layout
-        self.naming = naming
-        self.maxFileBytes = maxFileBytes
-        self.clock = clock
-        self.logger = logger
+    public init(context: StageContext) {
+        self.layout = context.layout
+        self.naming = context.naming
+        self.maxFileBytes = context.maxFileBytes
+        self.clock = context.clock
+        self.logger = context.logger
     }
 
     public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {

@@ -28,13 +28,13 @@ public final class BillingLoader {
     let logger: Logger
     let store: CheckpointStore<State>
 
-    public init(bulk: BulkLoader, client: IndexClient, layout: SpoolLayout, naming: IndexNaming, logger: Logger) {
-        self.bulk = bulk
-        self.client = client
-        self.layout = layout
-        self.naming = naming
-        self.logger = logger
-        self.store = CheckpointStore(layout: layout, name: "load-billing")
+    public init(context: StageContext, index: IndexLoadContext) {
+        self.bulk = index.bulk
+        self.client = index.client
+        self.layout = context.layout
+        self.naming = context.naming
+        self.logger = context.logger
+        self.store = CheckpointStore(layout: context.layout, name: "load-billing")
     }
 
     /// Revisions not switched yet, oldest first.
@@ -50,7 +50,7 @@ public final class BillingLoader {
     public func run(report: inout RunReport) throws {
         let pending = try pendingRevisions()
         guard !pending.isEmpty else { return }
-        try bulk.installTemplate(naming.billingTemplate)
+        try bulk.installTemplate(Collector.billingTemplate(naming))
         // Of several pending revisions of one period only the newest is loaded.
         let newest = Dictionary(grouping: pending, by: \.period).mapValues { $0.max { $0.runId < $1.runId }!.runId }
         for revision in pending {

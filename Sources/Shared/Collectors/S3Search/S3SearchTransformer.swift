@@ -15,12 +15,12 @@ public final class S3SearchTransformer: RawRunTransform {
     public let clock: RuntimeClock
     let logger: Logger
 
-    public init(layout: SpoolLayout, naming: IndexNaming, maxFileBytes: Int, clock: RuntimeClock = .system, logger: Logger) {
-        self.layout = layout
-        self.naming = naming
-        self.maxFileBytes = maxFileBytes
-        self.clock = clock
-        self.logger = logger
+    public init(context: StageContext) {
+        self.layout = context.layout
+        self.naming = context.naming
+        self.maxFileBytes = context.maxFileBytes
+        self.clock = context.clock
+        self.logger = context.logger
     }
 
     /// Lower-cased pieces of a key (`AWSLogs/2026/Report_Final.csv` -> awslogs, 2026, report, final, csv) for fragment search.

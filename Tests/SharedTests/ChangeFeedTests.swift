@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import Shared
+
+@Suite struct ResourceFlattenerTests {
+    func value(_ text: String) throws -> JSONValue { try JSONValueParser.parse(Array(text.utf8)) }
+
+    @Test func keysListsByWhatNamesTheirItems() throws {
+        let resource = try value("""
+        {"InstanceId":"i-1","State":{"Name":"running","Code":16},"Tags":[{"Key":"Name","Value":"web"},{"Key":"team","Value":"a"}],
+         "SecurityGroups":[{"GroupId":"sg-1","GroupName":"g1"}],"BlockDeviceMappings":[{"DeviceName":"/dev/sda1","Ebs":{"VolumeId":"vol-1"}}],
+         "ProductCodes":[],"Ipv6":["b","a"],"Plain":[{"x":1},{"x":2}]}
+        """)
+        let leaves = ResourceFlattener.leaves(of: resource, ignoring: ["State.Code"])
+        #expect(leaves == [
+            "InstanceId": "i-1", "State.Name": "running", "Tags[Name]": "web", "Tags[team]": "a",
+            "SecurityGroups[sg-1].GroupId": "sg-1", "SecurityGroups[sg-1].GroupName": "g1",
+            "BlockDeviceMappings[/dev/sda1].DeviceName": "/dev/sda1", "BlockDeviceMappings[/dev/sda1].Ebs.VolumeId": "vol-1",
+            "Ipv6": #"["a","b"]"#, "Plain[0].x": "1", "Plain[1].x": "2",
+        ])
+    }
+
+    @Test func reorderedListsAreTheSame() throws {
+        let a = try value(#"{"Tags":[{"Key":"a","Value":"1"},{"Key":"b","Value":"2"}],"G":[{"GroupId":"sg-1"},{"GroupId":"sg-2"}]}"#)
+        let b = try value(#"{"Tags":[{"Key":"b","Value":"2"},{"Key":"a","Value":"1"}],"G":[{"GroupId":"sg-2"},{"GroupId":"sg-1"}]}"#)
+        #expect(ResourceFlattener.leaves(of: a) == ResourceFlattener.leaves(of: b))
+    }
+}
+
+@Suite struct ResourceEventTests {
+    @Test func changingCallNamesItsResources() throws {
+        let record = try JSONValueParser.parse(Array("""
+        {"eventID":"e1","eventName":"CreateTags","eventTime":"2026-11-30T10:00:00Z","eventSource":"ec2.amazonaws.com",
+         "awsRegion":"eu-west-1","recipientAccountId":"111111111111","userIdentity":{"arn":"arn:aws:iam::111111111111:user/alice"},
+         "requestParameters":{"resourcesSet":{"items":[{"resourceId":"i-0123456789abcdef0"}]},"tagSet":{"items":[{"key":"k","value":"not-an-id"}]}},
+         "responseElements":{"groupId":"sg-0123abcd"}}
+        """.utf8))
+        let event = try #require(ResourceEvent.compact(record, account: nil, region: nil))
+        #expect(event["resources"] == .array([.string("i-0123456789abcdef0"), .string("sg-0123abcd")]))
+        #expect(event["user"] == .string("arn:aws:iam::111111111111:user/alice"))
+        #expect(event["account"] == .string("111111111111"))
+    }
+
+    @Test func idShapes() {
+        #expect(ResourceEvent.looksLikeID("i-0123456789abcdef0"))
+        #expect(ResourceEvent.looksLikeID("vol-1234abcd"))
+        #expect(!ResourceEvent.looksLikeID("i-123"))
+        #expect(!ResourceEvent.looksLikeID("web-server-01"))
+        #expect(!ResourceEvent.looksLikeID("foo-0123456789abcdef0"))
+    }
+
+    @Test func readOnlyRecordsAreNotKept() throws {
+        let builder = CloudTrailDocumentBuilder(indexStem: "awscli-trail")
+        var out: [UInt8] = []
+        var events: [UInt8] = []
+        for readOnly in ["true", "false"] {
+            let record = Array(#"{"eventID":"e-\#(readOnly)","eventTime":"2026-11-30T10:00:00Z","readOnly":\#(readOnly),"requestParameters":{"instanceId":"i-0123456789abcdef0"}}"#.utf8)
+            try record.withUnsafeBytes { try builder.append(record: $0, fileKey: "k", account: "1", region: "r", to: &out, resourceEvents: &events) }
+        }
+        let lines = events.split(separator: 10)
+        #expect(lines.count == 1)
+        #expect(try JSONValueParser.parse(Array(lines[0]))["id"] == .string("e-false"))
+    }
+}
