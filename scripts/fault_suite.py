@@ -1535,6 +1535,43 @@ def case_disk_full_load(case: Case) -> None:
     case.audit()
 
 
+def case_index_bulk_lie(case: Case) -> None:
+    p, trail = _index_world(case)
+    # the index says "errors":false but answers fewer items than documents sent (and once none at all)
+    p.add_rule(mode="bulk_lie", path=r"_bulk$", keep=2, count=1)
+    p.add_rule(mode="bulk_lie", path=r"_bulk$", no_items=True, count=1)
+    rs = _load_until_done(case)
+    case.check(p.stats()["faults"].get("bulk_lie") == 2, f"faults: {p.stats()['faults']}")
+    _index_finish(case, trail, rs, names=["items", "documents sent"], hint=False)
+
+
+def case_index_document_too_large(case: Case) -> None:
+    p, trail = _index_world(case)
+    pairs = [len(l1) + len(l2) + 2 for _a, _d, l1, l2 in case.pipe.spool.ndjson_docs()]
+    biggest = sorted(pairs)[-1]
+    limit = biggest - 1                       # only the largest document is refused, even alone
+    too_big = sum(1 for n in pairs if n > limit)
+    p.add_rule(mode="too_large", path=r"_bulk$", max_bytes=limit, count=None)
+    r = case.run("load", codes=(3,), why="a document the index refuses alone (HTTP 413) is dead-lettered, the rest indexed")
+    n, _ = case.quarantine()
+    case.check(n == too_big, f"{n} dead letters, want {too_big} (the documents larger than {limit} bytes)")
+    gone = set()
+    for f in (case.pipe.spool.root / "deadletter").rglob("*.ndjson"):
+        for ln in f.read_text().splitlines():
+            if ln.strip():
+                gone.add(json.loads(ln)["action"]["index"]["_id"])
+    case.message([r], names=["413", "deadletter"], what="the dead-letter file")
+    msg = case.out.message
+    r2 = case.run("load", codes=(0,))
+    case.check("documents=0" in r2.out, "the next load sent documents again (the collector is stuck)")
+    recs = trail.expected_records()
+    case.measure_trail(_Subset(trail, set(recs) - gone), accounted=gone)
+    case.out.expected = len(recs)
+    case.out.lost = len(set(recs) - set(Index(case.osmem.url).docs()) - gone)
+    case.out.message = msg
+    case.audit()
+
+
 # ====================================================================== registry, runner, table
 
 CASES: list = [
@@ -1551,6 +1588,8 @@ CASES: list = [
     ("index-down", "index unreachable for a whole run", case_index_down),
     ("index-429-forever", "index 429 outlasting the retries", case_index_429_forever),
     ("index-rejects-doc", "index refuses one document for good (400)", case_index_rejects_document),
+    ("index-bulk-lie", "index answers errors:false with items missing or cut short", case_index_bulk_lie),
+    ("index-413-document", "a document larger than the index accepts (413 even alone)", case_index_document_too_large),
     ("aws-throttling", "S3 answers SlowDown 503 / Throttling", case_aws_throttling),
     ("aws-500", "S3 answers 500 InternalError", case_aws_500),
     ("aws-slow", "S3 answers slowly (one past aws.timeout_seconds)", case_aws_slow),
