@@ -56,6 +56,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -1179,6 +1180,47 @@ def case_bad_event_time(case: Case) -> None:
     _corrupt_case(case, "bad_event_time")
 
 
+def case_bad_future_key(case: Case) -> None:
+    """Anyone who can write into the trail bucket names a file as delivered in 2099 (in its own 2099 folder,
+    and under a real day's folder): it is fetched once with a warning, and real files delivered later are
+    still fetched (the listing checkpoint never moves past now)."""
+    trail = case.trail(files_per_prefix=2, records_per_file=4)
+    src = next(o for o in trail.objects if o.kind == "log")
+    acct, region = src.account, src.region
+    base = src.key.rsplit("/", 4)[0]          # .../CloudTrail/<region>
+
+    def log_object(key: str, n: int) -> "gen.S3Object":
+        records = []
+        for r in src.records[:n]:
+            r = dict(r, eventID=str(uuid.uuid5(uuid.NAMESPACE_URL, key + r["eventID"])))
+            records.append(r)
+        return gen.S3Object(key=key, body=gen._gzip(json.dumps({"Records": records}).encode()), kind="log",
+                            account=acct, region=region, records=records)
+
+    day = src.key.rsplit("/", 4)[1:4]
+    forged = [log_object(f"{base}/2099/01/01/{acct}_CloudTrail_{region}_20990101T0005Z_forged1.json.gz", 2),
+              log_object(f"{base}/{'/'.join(day)}/{acct}_CloudTrail_{region}_20991231T2355Z_forged2.json.gz", 2)]
+    trail.add(forged)
+    trail.upload(case.pipe.s3, case.bucket, objects=forged)
+    r1 = case.run("fetch", codes=(3,), why="a future-dated key is fetched and reported")
+    case.message([r1], names=["2099"], what="the future-dated key", hint=False)
+    msg = case.out.message
+    now = datetime.now(timezone.utc) - timedelta(minutes=1)
+    later = log_object(f"{base}/{now:%Y/%m/%d}/{acct}_CloudTrail_{region}_{now:%Y%m%dT%H%M}Z_real.json.gz", 3)
+    trail.add([later])
+    trail.upload(case.pipe.s3, case.bucket, objects=[later])
+    case.run("fetch", codes=(0,), why="the next real file is fetched; the forged ones are not fetched again")
+    keys = case.pipe.spool.raw_keys()
+    case.check(later.key in keys, "a real log file delivered after the forged one was never fetched")
+    case.check(sorted(keys) == sorted(set(keys)), "a file was fetched twice")
+    case.run("transform", codes=(0,))
+    case.run("load", codes=(0,))
+    case.out.message = msg
+    case.measure_trail(trail)
+    case.quarantine()
+    case.audit()
+
+
 # ====================================================================== cases: bad input (CUR)
 
 CUR_PREFIX, CUR_REPORT, CUR_STEM = "cur", "cloudspool-cur", "awsbilling"
@@ -1604,6 +1646,7 @@ CASES: list = [
     ("bad-gzip-invalid-json", "valid gzip holding invalid JSON", case_bad_gzip_invalid_json),
     ("bad-no-eventtime", "a record without eventTime", case_bad_no_event_time),
     ("bad-eventtime", "a record with an unparseable eventTime", case_bad_event_time),
+    ("bad-future-key", "a log file named as delivered in 2099 (hostile bucket)", case_bad_future_key),
     ("bad-cur-extra-column", "a CUR row with too many columns", case_bad_cur_extra_column),
     ("bad-cur-missing-file", "a CUR manifest naming a missing file", case_bad_cur_missing_file),
     ("spool-unknown-files", "unknown files in raw/, ndjson/ and the spool root", case_spool_unknown_files),
