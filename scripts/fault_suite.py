@@ -1180,6 +1180,31 @@ def case_bad_event_time(case: Case) -> None:
     _corrupt_case(case, "bad_event_time")
 
 
+def case_bad_event_time_year_zero(case: Case) -> None:
+    _corrupt_case(case, "year_zero_event_time")
+
+
+def case_bad_invalid_utf8(case: Case) -> None:
+    trail = case.trail(files_per_prefix=2, records_per_file=6)
+    bad = gen.corrupt_objects(case.seed, case.pipe.prefix, trail.org_id, trail.accounts[0], REGION, trail.spec.start,
+                              kinds=["invalid_utf8"], accounts=trail.accounts)
+    trail.add(bad)
+    trail.upload(case.pipe.s3, case.bucket, objects=bad)
+    case.run("fetch", codes=(0,))
+    rt = case.run("transform", codes=(0,), why="invalid UTF-8 inside a string is replaced by U+FFFD and counted")
+    case.check("utf8_repaired=1" in rt.out, f"transform does not count the repaired record: {rt.out.strip()[-200:]}")
+    for f in case.pipe.spool.ndjson_files():
+        try:
+            f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            case.problem(f"{f.name} holds invalid UTF-8: {e}")
+    case.run("load", codes=(0,))
+    case.out.message = "utf8_repaired=1"
+    case.measure_trail(trail)
+    case.quarantine()
+    case.audit()
+
+
 def case_bad_future_key(case: Case) -> None:
     """Anyone who can write into the trail bucket names a file as delivered in 2099 (in its own 2099 folder,
     and under a real day's folder): it is fetched once with a warning, and real files delivered later are
@@ -1647,6 +1672,8 @@ CASES: list = [
     ("bad-no-eventtime", "a record without eventTime", case_bad_no_event_time),
     ("bad-eventtime", "a record with an unparseable eventTime", case_bad_event_time),
     ("bad-future-key", "a log file named as delivered in 2099 (hostile bucket)", case_bad_future_key),
+    ("bad-eventtime-year0", "an eventTime of year 0000 with a positive offset", case_bad_event_time_year_zero),
+    ("bad-invalid-utf8", "invalid UTF-8 inside a CloudTrail string", case_bad_invalid_utf8),
     ("bad-cur-extra-column", "a CUR row with too many columns", case_bad_cur_extra_column),
     ("bad-cur-missing-file", "a CUR manifest naming a missing file", case_bad_cur_missing_file),
     ("spool-unknown-files", "unknown files in raw/, ndjson/ and the spool root", case_spool_unknown_files),

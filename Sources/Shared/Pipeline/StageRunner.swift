@@ -122,6 +122,12 @@ public enum StageRunner {
         if stage == "transform" {
             for collector in Collectors.all { folders.append((layout.ndjson(collector.name), { _ in true })) }
         }
+        if stage == "transform", let walker = FileManager.default.enumerator(atPath: layout.quarantine(stage).path) {
+            // rejected-record files are streamed under .tmp- names inside quarantine/transform/
+            for case let path as String in walker where (path as NSString).lastPathComponent.hasPrefix(".tmp-") {
+                try? FileManager.default.removeItem(at: layout.quarantine(stage).appendingPathComponent(path))
+            }
+        }
         for (folder, owned) in folders {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
             for name in names where name.hasPrefix(".tmp-") {
