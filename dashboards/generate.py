@@ -112,6 +112,7 @@ class F:
                                               "aws.ec2.instance.VpcId")
     RDS_ENGINE, RDS_ENGINE_VERSION = "aws.rds.db_instance.Engine", "aws.rds.db_instance.EngineVersion"
     RDS_MULTI_AZ, RDS_ENDPOINT = "aws.rds.db_instance.MultiAZ", "aws.rds.db_instance.Endpoint.Address"
+    RDS_ARN = "aws.rds.db_instance.DBInstanceArn"      # unique across accounts and regions (resource.id is not)
     ALARM_STATE, ALARM_METRIC, ALARM_DESCRIPTION = ("aws.cloudwatch.alarm.StateValue", "aws.cloudwatch.alarm.MetricName",
                                                     "aws.cloudwatch.alarm.AlarmDescription")
     METRIC_NAMESPACE, METRIC_NAME = "aws.cloudwatch.metric.Namespace", "aws.cloudwatch.metric.MetricName"
@@ -370,7 +371,7 @@ VISUALIZATIONS = [
     # -- RDS
     selector("[AWS] RDS State Selector", "current", (F.STATE, "State"), *ACCOUNT_CONTROLS, (F.CLASS, "Class"),
              (F.RDS_ENGINE, "Engine")),
-    Vis("[AWS] RDS Running histogram", "histogram", "daily", is_type("rds.db_instance"), [distinct(F.ID, "RDS instances")],
+    Vis("[AWS] RDS Running histogram", "histogram", "daily", is_type("rds.db_instance"), [distinct(F.RDS_ARN, "RDS instances")],
         [per_time(F.TS, "Collection day"), terms(F.STATE, "State", 10)],
         description="RDS instances per state on each collection day (each once per day)"),
     Vis("[AWS] RDS Instance Details", "table", RDS_DETAILS,
@@ -395,7 +396,7 @@ VISUALIZATIONS = [
     Vis("[AWS] Instance by Security Group", "table", EC2_INSTANCES,
         metrics=[latest(F.EC2_TYPE, "Type"), latest(F.STATE, "State"), latest(F.EC2_VPC, "VPC"),
                  latest(F.EC2_PRIVATE_IP, "Private IP"), latest(F.TAGS, "Tags")],
-        buckets=[terms(F.ID, "Instance", 1000), terms(F.SGS, "Security group", 100)]),
+        buckets=[terms(F.ID, "Instance", 1000), terms(F.SGS, "Security group", 100, missing="(none)")]),
     Vis("[AWS] Security Group connect state", "table", SECURITY_GROUPS,
         metrics=[latest(F.SG_NAME, "Group name"), latest(F.SG_VPC, "VPC"), max_(F.ATTACHED_COUNT, "Attached resources"),
                  latest(F.ATTACHED_TYPE, "Attached kinds"), latest(F.ATTACHED_ID, "Attached to")],
@@ -437,7 +438,7 @@ VISUALIZATIONS = [
     Vis("[AWS] CloudTrail Event Count", "metric", "trail", metrics=[count("CloudTrail events")]),
     Vis("[AWS] CloudTrail Events by User", "table", "trail", metrics=[count("Events")],
         buckets=[terms(F.WHO, "User or role", 100, by="Events", order="desc", missing="(AWS service)"),
-                 terms(F.WHO_TYPE, "Identity type", 10)]),
+                 terms(F.WHO_TYPE, "Identity type", 10, missing="-")]),
     Vis("[AWS] CloudTrail Events by Account and Region", "table", "trail", metrics=[count("Events")],
         buckets=ACCOUNT_REGION),
     Vis("[AWS] CloudTrail Errors", "table", "trail", f"_exists_:{F.ERROR}", [count("Events")],
@@ -449,7 +450,7 @@ VISUALIZATIONS = [
     Vis("[AWS] Access Denied Count", "metric", "trail", ACCESS_DENIED, [count("Access denied")]),
     Vis("[AWS] Console Logins", "table", "trail", f'{F.EVENT}:"ConsoleLogin"', [count("Logins")],
         [split("Outcome", ("Success", f"NOT _exists_:{F.ERROR_MESSAGE}"), ("Failure", f"_exists_:{F.ERROR_MESSAGE}")),
-         terms(F.WHO, "User", 100, by="Logins", order="desc", missing="(unknown)"), terms(F.SOURCE_IP, "Source IP", 20)]),
+         terms(F.WHO, "User", 100, by="Logins", order="desc", missing="(unknown)"), terms(F.SOURCE_IP, "Source IP", 20, missing="-")]),
     Vis("[AWS] Console Login Count", "metric", "trail", f'{F.EVENT}:"ConsoleLogin"', [count("Console logins")]),
     Vis("[AWS] Failed Console Logins", "metric", "trail", f'{F.EVENT}:"ConsoleLogin" AND _exists_:{F.ERROR_MESSAGE}',
         [count("Failed console logins")]),
