@@ -33,18 +33,18 @@ never from cloudspool's own documents.
 from __future__ import annotations
 
 import argparse
+import base64
 import concurrent.futures
 import fnmatch
 import json
 import os
 import re
-import shutil
 import sys
 import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Optional
@@ -62,6 +62,7 @@ import demo_estate  # noqa: E402  (scripts/ is on sys.path through support)
 import gen_cloudtrail as gct  # noqa: E402
 import gen_cur  # noqa: E402
 from aws_stub import AwsStub  # noqa: E402
+from dashboards_import_stub import ImportStub  # noqa: E402
 
 UTC = timezone.utc
 REGIONS = demo_estate.REGIONS
@@ -1121,3 +1122,107 @@ def test_saved_searches_show_the_estate(world):
     assert world.panel("[AWS] Security Groups", kind="search").total == sum(len(u.sgs) for u in b.units.values())
     assert world.panel("[AWS] CloudTrail Events", world.last(7), kind="search").total == len(world.trail.expected_records())
     assert world.panel("[AWS] S3 Objects", world.last(1), kind="search").total == sum(map(len, world.s3_b.values()))
+
+
+# ====================================================================== the import stand-in (for cloudspool-load --install-dashboards)
+
+
+def post_import(url: str, body: bytes, headers: dict, space: Optional[str] = None, overwrite: bool = True,
+                filename: str = "cloudspool-dashboards.ndjson", field_name: str = "file", multipart: bool = True):
+    """POST the NDJSON the way the import command must: multipart/form-data, a `file` part."""
+    boundary = "cloudspool-" + uuid.uuid4().hex
+    if multipart:
+        data = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field_name}\"; filename=\"{filename}\"\r\n"
+                f"Content-Type: application/x-ndjson\r\n\r\n").encode() + body + f"\r\n--{boundary}--\r\n".encode()
+        ctype = f"multipart/form-data; boundary={boundary}"
+    else:
+        data, ctype = body, "application/x-ndjson"
+    path = (f"/s/{space}" if space else "") + "/api/saved_objects/_import" + ("?overwrite=true" if overwrite else "")
+    return http("POST", url + path, data, ctype=ctype, headers=headers)
+
+
+def basic(user: str, password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_import_stub_accepts_what_the_import_command_must_send():
+    body = NDJSON.read_bytes()
+    n = len(lines())
+    key = base64.b64encode(b"cloudspool-key:Zm9vYmFy").decode()
+    with ImportStub(username="kibana", password="s3cret", api_key=key, spaces=["default", "ops"]) as stub:
+        st, ans = post_import(stub.url, body, {**basic("kibana", "s3cret"), "kbn-xsrf": "true"})
+        assert st == 200 and ans["success"] is True and ans["successCount"] == n, ans
+        st, ans = post_import(stub.url, body, {"Authorization": f"ApiKey {key}", "osd-xsrf": "true"}, space="ops")
+        assert st == 200 and ans["successCount"] == n
+        # the same import again: idempotent with overwrite=true, conflicts without it (200, per-object errors)
+        st, ans = post_import(stub.url, body, {**basic("kibana", "s3cret"), "kbn-xsrf": "1"})
+        assert st == 200 and ans["success"] is True
+        st, ans = post_import(stub.url, body, {**basic("kibana", "s3cret"), "kbn-xsrf": "1"}, overwrite=False)
+        assert st == 200 and ans["success"] is False and len(ans["errors"]) == n
+        assert {e["error"]["type"] for e in ans["errors"]} == {"conflict"}
+        assert len(stub.objects("default")) == n and len(stub.objects("ops")) == n
+        reqs = stub.requests()
+        assert [r["space"] for r in reqs] == ["default", "ops", "default", "default"]
+        assert reqs[0]["auth"] == "Basic" and reqs[0]["user"] == "kibana" and reqs[0]["xsrf"] == "kbn-xsrf"
+        assert reqs[1]["auth"] == "ApiKey" and reqs[1]["user"] == "cloudspool-key" and reqs[1]["xsrf"] == "osd-xsrf"
+        assert reqs[0]["filename"] == "cloudspool-dashboards.ndjson" and reqs[0]["objects"] == n
+        assert reqs[0]["overwrite"] is True and reqs[3]["overwrite"] is False
+        assert all("authorization" not in r["headers"] for r in reqs), "credentials are never recorded"
+
+
+def test_import_stub_refuses_like_kibana():
+    body = NDJSON.read_bytes()
+    good = {**basic("kibana", "s3cret"), "kbn-xsrf": "true"}
+    with ImportStub(username="kibana", password="s3cret", spaces=["default"]) as stub:
+        cases = [
+            (post_import(stub.url, body, basic("kibana", "s3cret")), 400, "kbn-xsrf"),
+            (post_import(stub.url, body, {**basic("kibana", "wrong"), "kbn-xsrf": "true"}), 401, "authenticate"),
+            (post_import(stub.url, body, {"kbn-xsrf": "true"}), 401, ""),
+            (post_import(stub.url, body, {"Authorization": "ApiKey abc", "kbn-xsrf": "true"}), 401, ""),
+            (post_import(stub.url, body, good, space="nope"), 404, ""),
+            (post_import(stub.url, body, good, filename="dashboards.json"), 400, "Invalid file extension .json"),
+            (post_import(stub.url, body, good, field_name="upload"), 400, "file"),
+            (post_import(stub.url, body, good, multipart=False), 415, ""),
+            (post_import(stub.url, b'{"type":"dashboard","id":"x","attributes":{}}\nnot json\n', good), 400, "line 2"),
+        ]
+        for (st, ans), want, text in cases:
+            assert st == want, (st, ans)
+            assert ans["statusCode"] == want and ans["error"] and text in ans["message"], ans
+        for status in (401, 409, 400, 413, 503):
+            stub.fail(status, count=1, message=f"told to answer {status}")
+            st, ans = post_import(stub.url, body, good)
+            assert (st, ans["statusCode"], ans["message"]) == (status, status, f"told to answer {status}")
+        stub.fail("conflict", count=1)
+        st, ans = post_import(stub.url, body, good)
+        assert st == 200 and ans["success"] is False and ans["errors"][0]["error"] == {"type": "conflict"}
+        st, ans = post_import(stub.url, body, good)
+        assert st == 200 and ans["success"] is True, "faults last as many requests as asked"
+
+
+def test_import_stub_command_line(tmp_path):
+    import signal
+    import subprocess
+
+    url_file, log = tmp_path / "stub.url", tmp_path / "requests.ndjson"
+    p = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parent / "dashboards_import_stub.py"),
+                          "--url-file", str(url_file), "--username", "u", "--password", "p", "--fail", "409:1",
+                          "--log", str(log)], stdin=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if url_file.exists():
+                break
+            time.sleep(0.05)
+        url = url_file.read_text().strip()
+        good = {**basic("u", "p"), "osd-xsrf": "true"}
+        assert post_import(url, NDJSON.read_bytes(), good)[0] == 409
+        assert post_import(url, NDJSON.read_bytes(), good, space="team-a")[0] == 200
+        st, reqs = http("GET", f"{url}/__stub/requests")
+        assert [(r["status"], r["space"]) for r in reqs] == [(409, "default"), (200, "team-a")]
+        st, objs = http("GET", f"{url}/__stub/objects?space=team-a")
+        assert len(objs) == len(lines())
+        http("POST", f"{url}/__stub/fail", {"status": 401, "count": 1})
+        assert post_import(url, NDJSON.read_bytes(), good)[0] == 401
+        assert len(log.read_text().splitlines()) == 3
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(10) == 0
