@@ -95,7 +95,7 @@ INDEX_PATTERNS = {ip.key: ip for ip in [
 class F:
     """Every field a panel uses, named once."""
     TS = "@timestamp"
-    TYPE, ID = "resource.type", "resource.id"
+    TYPE, ID, NAME = "resource.type", "resource.id", "resource.name"
     ACCOUNT, ACCOUNT_NAME, REGION = "cloud.account.id", "cloud.account.name", "cloud.region"
     # inventory enrichment
     STATE, VCPUS, MEM_MIB, MEM_GIB = "inventory.state", "inventory.vcpus", "inventory.memory_mib", "inventory.memory_gib"
@@ -305,7 +305,7 @@ SEARCHES = [
            [F.BUCKET, F.KEY, F.SIZE, F.STORAGE_CLASS, F.MODIFIED, F.ACCOUNT], [[F.TS, "desc"]],
            "S3 objects as listed (one row per object and day listed; search a key fragment with s3.key_parts:word)"),
     Search("[AWS] Latest Changes", "changes", "",
-           [F.ACTION, F.TYPE, F.ID, F.ACCOUNT, F.REGION, F.PATHS, F.CHANGE_EVENT, F.CHANGE_USER, F.WINDOW_START],
+           [F.ACTION, F.TYPE, F.ID, F.NAME, F.ACCOUNT, F.REGION, F.PATHS, F.CHANGE_EVENT, F.CHANGE_USER, F.WINDOW_START],
            [[F.TS, "desc"]], "Resource changes, newest first, with the CloudTrail events and users behind them"),
 ]
 
@@ -532,7 +532,8 @@ VISUALIZATIONS = [
     Vis("[AWS] Changes by Resource Type", "table", "changes", metrics=[count("Changes")],
         buckets=[terms(F.TYPE, "Resource type", 50, by="Changes", order="desc"), terms(F.ACTION, "Action", 5)]),
     Vis("[AWS] Deleted Resources", "table", "changes", f'{F.ACTION}:"deleted"',
-        [max_(F.TS, "Deleted (window end)"), latest(F.CHANGE_USER, "By"), latest(F.CHANGE_EVENT, "Event")],
+        [max_(F.TS, "Deleted (window end)"), latest(F.NAME, "Name"), latest(F.CHANGE_USER, "By"),
+         latest(F.CHANGE_EVENT, "Event")],
         ACCOUNT_REGION + [terms(F.TYPE, "Resource type", 50), terms(F.ID, "Resource", 1000)]),
     Vis("[AWS] Resources Created", "metric", "changes", f'{F.ACTION}:"created"', [count("Created")]),
     Vis("[AWS] Resources Modified", "metric", "changes", f'{F.ACTION}:"modified"', [count("Modified")]),

@@ -393,7 +393,6 @@ class World:
     jobs: list                         # (account, region, job) the stub served
     users: dict                        # (account, user) -> {"inactive", "never_used", "days_idle"}
     login_methods: Counter             # login method -> users (from the IAM API)
-    stand_in: bool                     # awscli-current built by this test (TODO: until the pipeline writes it)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def ip_id(self, title: str) -> str:
@@ -434,35 +433,6 @@ def _backdate_users(ledger: dict, as_of: datetime) -> dict:
             out[(account, name)] = {"inactive": idle > INACTIVE_DAYS, "never_used": used is None,
                                     "days_idle": used}
     return out
-
-
-def _current_stand_in(url: str) -> bool:
-    """TODO(current-state): remove once cloudspool-load writes awscli-current itself.
-
-    Until the lead's current-state index lands, the figures are checked against a stand-in built
-    the way the data contract describes it: the documents of the latest collection of each
-    account and region (same _id, same body), in awscli-current. Returns True when it was built."""
-    st, _ = http("GET", f"{url}/{generate.CURRENT_INDEX}")
-    if st == 200:
-        return False
-    http("POST", f"{url}/_refresh")
-    st, body = http("POST", f"{url}/awscli-20*/_search", {"size": 10000, "query": {"match_all": {}},
-                                                         "sort": [{"@timestamp": "desc"}]})
-    assert st == 200, body
-    latest: dict = {}
-    for h in body["hits"]["hits"]:
-        s = h["_source"]
-        key = (s["cloud"]["account"]["id"], s["cloud"].get("region"))
-        latest.setdefault(key, s["cloudspool"]["run_id"])
-    bulk = []
-    for h in body["hits"]["hits"]:
-        s = h["_source"]
-        if latest[(s["cloud"]["account"]["id"], s["cloud"].get("region"))] == s["cloudspool"]["run_id"]:
-            bulk.append(json.dumps({"index": {"_index": generate.CURRENT_INDEX, "_id": h["_id"]}}))
-            bulk.append(json.dumps(s))
-    st, body = http("POST", f"{url}/_bulk?refresh=true", ("\n".join(bulk) + "\n").encode(), ctype="application/x-ndjson")
-    assert st == 200 and not body["errors"], body
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -591,10 +561,9 @@ def _build_world(tmp: Path, moto_url: str, osmem_url: str, stub: AwsStub) -> Wor
     ld = pipe.expect("load")
     assert "deadlettered=0" in ld.out, ld.describe()
     http("POST", f"{osmem_url}/_refresh")
-    stand_in = _current_stand_in(osmem_url)
     jobs = [(a, r, j) for a in accounts for r in REGIONS for j in stub.backup_jobs(a, r)]
     return World(osmem_url, pq.SavedObjects.load(NDJSON), pipe, ledger, est_a, est_b, day_a, day_b, s3_a, s3_b,
-                 bucket_accounts, trail, cur, jobs, users, login_methods, stand_in)
+                 bucket_accounts, trail, cur, jobs, users, login_methods)
 
 
 # ====================================================================== fields and templates
@@ -704,9 +673,7 @@ def test_fields_are_declared_by_the_index_templates(world):
 
 
 def test_current_state_index_is_written_by_the_pipeline(world):
-    if world.stand_in:
-        pytest.skip("TODO(current-state): this build of cloudspool-load does not write awscli-current yet; "
-                    "the figures below were checked against a stand-in built by this test")
+    """What the inventory panels read: one document per live resource, from its latest collection."""
     http("POST", f"{world.url}/_refresh")
     st, body = http("POST", f"{world.url}/{generate.CURRENT_INDEX}/_search",
                     {"size": 0, "aggs": {"t": {"terms": {"field": "resource.type", "size": 50}}}})
@@ -1038,13 +1005,33 @@ def test_op5_monitoring_panels(world):
     monitored = world.panel("[AWS] OP5 Monitored Count").value()
     not_monitored = world.panel("[AWS] OP5 NOT Monitored Count").value()
     assert monitored + not_monitored <= len(world.b.instances())
+    details = world.panel("[AWS] OP5 Monitored Details").dicts()
+    assert len({d["Instance"] for d in details}) == len(details) <= len(world.b.instances())
+    assert sum(d["Monitored"] == "true" for d in details) == monitored
+    assert sum(d["Monitored"] == "false" for d in details) == not_monitored
 
 
 def test_changes_panels(world):
-    if not concrete_indices(world.url, "awscli-changes-*"):
-        pytest.skip("no awscli-changes-* index yet (issue 13 is being built)")
-    for title in ("[AWS] Resources Created", "[AWS] Resources Modified", "[AWS] Resources Deleted"):
-        assert world.panel(title, world.last(7)).value() >= 0
+    """Between the two collections an instance was stopped, one started, one terminated and a security group deleted."""
+    m0, m1 = world.ledger["members"]
+    r7 = world.last(7)
+    by_type = {(r[0], r[1]): r[2] for r in world.panel("[AWS] Changes by Resource Type", r7).rows}
+    assert by_type.get(("ec2.instance", "modified")) == 3, by_type
+    sgs_a = {(a, r, g) for (a, r), u in world.a.units.items() for g in u.sgs}
+    sgs_b = {(a, r, g) for (a, r), u in world.b.units.items() for g in u.sgs}
+    deleted = world.panel("[AWS] Deleted Resources", r7).dicts()
+    gone = {(d["Account"], d["Region"], d["Resource"]) for d in deleted if d["Resource type"] == "ec2.security_group"}
+    assert gone == sgs_a - sgs_b and len(gone) == 1
+    totals = {t: world.panel(t, r7).value() for t in ("[AWS] Resources Created", "[AWS] Resources Modified",
+                                                      "[AWS] Resources Deleted")}
+    assert totals["[AWS] Resources Deleted"] == len(deleted)
+    assert totals["[AWS] Resources Modified"] == sum(v for (t, a), v in by_type.items() if a == "modified")
+    assert totals["[AWS] Resources Created"] == sum(v for (t, a), v in by_type.items() if a == "created")
+    days = {r[0][:10] for r in world.panel("[AWS] Changes over time", r7).rows}
+    assert days == {world.day_b}, "changes are dated by the end of their window: the second collection"
+    latest = world.panel("[AWS] Latest Changes", r7, kind="search")
+    assert latest.total == sum(totals.values())
+    assert world.panel("[AWS] Resources Deleted", world.last(1)).value() == len(deleted)
 
 
 def ranked(counter: dict, n: int) -> list:
