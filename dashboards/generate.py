@@ -5,6 +5,9 @@
                                              and dashboards/fields.json
     python3 dashboards/generate.py --check   exits 1 (naming the files) when they differ from
                                              what this file generates
+    python3 dashboards/generate.py --index-prefix P --out FILE
+                                             the same saved objects for the config's
+                                             index.index_prefix P (index patterns P<name>)
 
 Everything the NDJSON holds comes from the compact descriptions below: index
 patterns, the field names (class F: a renamed field is renamed in every panel
@@ -28,7 +31,7 @@ import json
 import re
 import sys
 import uuid
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass, field as dc_field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -629,7 +632,9 @@ SIZES = {"metric": (8, 7), "table": (24, 15), "histogram": (24, 13), "line": (24
 
 
 class Generator:
-    def __init__(self) -> None:
+    def __init__(self, index_prefix: str = "") -> None:
+        # index.index_prefix of the config puts a prefix before every index name
+        self.patterns = {k: replace(ip, title=index_prefix + ip.title) for k, ip in INDEX_PATTERNS.items()}
         self.searches = {s.title: s for s in SEARCHES}
         self.visualizations = {v.title: v for v in VISUALIZATIONS}
         assert len(self.searches) == len(SEARCHES) and len(self.visualizations) == len(VISUALIZATIONS), "duplicate title"
@@ -637,9 +642,9 @@ class Generator:
 
     # ---- what a panel reads
     def pattern_of(self, source: str) -> IndexPattern:
-        if source in INDEX_PATTERNS:
-            return INDEX_PATTERNS[source]
-        return INDEX_PATTERNS[self.searches[source].source]
+        if source in self.patterns:
+            return self.patterns[source]
+        return self.patterns[self.searches[source].source]
 
     def use(self, ip: IndexPattern, fld: str, how: str) -> None:
         self.fields.setdefault(ip.title, {}).setdefault(fld, set()).add(how)
@@ -660,7 +665,7 @@ class Generator:
                 "migrationVersion": {"index-pattern": MIGRATION["index-pattern"]}}
 
     def search(self, s: Search) -> dict:
-        ip = INDEX_PATTERNS[s.source]
+        ip = self.patterns[s.source]
         self.use_query(ip, s.query)
         for fld, _ in s.sort:
             self.use(ip, fld, "sort")
@@ -753,7 +758,7 @@ class Generator:
                 "migrationVersion": {"dashboard": MIGRATION["dashboard"]}}
 
     def objects(self) -> list:
-        out = [self.index_pattern(ip) for ip in INDEX_PATTERNS.values()]
+        out = [self.index_pattern(ip) for ip in self.patterns.values()]
         out += [self.search(s) for s in SEARCHES]
         out += [self.visualization(v) for v in VISUALIZATIONS]
         out += [self.dashboard(s) for s in SECTIONS]
@@ -818,8 +823,8 @@ def query_fields(query: str) -> list:
     return sorted(set(_FIELD.findall(text)) | set(_EXISTS.findall(text)))
 
 
-def render() -> tuple:
-    g = Generator()
+def render(index_prefix: str = "") -> tuple:
+    g = Generator(index_prefix)
     objects = g.objects()
     ndjson = "".join(dumps(o) + "\n" for o in objects)
     fields = json.dumps(g.field_list(), indent=1, sort_keys=True) + "\n"
@@ -829,7 +834,16 @@ def render() -> tuple:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--check", action="store_true", help="exit 1 when the committed files are stale")
+    ap.add_argument("--index-prefix", default="", help="the config's index.index_prefix: write the saved objects for "
+                    "prefixed index names to --out instead")
+    ap.add_argument("--out", help="with --index-prefix: the NDJSON file to write")
     a = ap.parse_args(argv)
+    if a.index_prefix:
+        if not a.out or a.check:
+            ap.error("--index-prefix writes to --out (and cannot --check)")
+        Path(a.out).write_text(render(a.index_prefix)[0], encoding="utf-8")
+        print(f"wrote {a.out} for indices prefixed {a.index_prefix!r}")
+        return 0
     ndjson, fields = render()
     stale = [p for p, text in ((OUTPUT, ndjson), (FIELDS_OUTPUT, fields))
              if not p.exists() or p.read_text(encoding="utf-8") != text]

@@ -204,6 +204,18 @@ def test_ids_are_stable_and_the_committed_file_is_what_the_generator_writes(so):
     assert so.by_title("index-pattern", generate.CURRENT_INDEX)["id"] == "1b7178e0-8d8a-5e79-84e1-bc13598d0328"
 
 
+def test_an_index_prefix_renames_every_index_pattern_and_nothing_else():
+    plain = pq.SavedObjects(json.loads(x) for x in generate.render()[0].splitlines())
+    prefixed = pq.SavedObjects(json.loads(x) for x in generate.render("prod-")[0].splitlines())
+    assert sorted(o["attributes"]["title"] for o in prefixed.of_type("index-pattern")) == \
+        sorted("prod-" + o["attributes"]["title"] for o in plain.of_type("index-pattern"))
+    for o in prefixed.objects:
+        if o["type"] == "visualization" and pq.vis_state(o)["type"] not in ("markdown", "input_control_vis"):
+            assert prefixed.index_pattern(o)["attributes"]["title"].startswith("prod-")
+        if o["type"] != "index-pattern":
+            assert o["id"] == plain.by_title(o["type"], o["attributes"]["title"])["id"]
+
+
 def test_every_view_of_the_original_is_in_its_section(so):
     for name in SEED_SECTIONS:
         so.dashboard(section_title(name))
