@@ -568,7 +568,9 @@ def _build_world(tmp: Path, moto_url: str, osmem_url: str, stub: AwsStub) -> Wor
     est_b = Estate(org, accounts)
     s3_b = {b: list_bucket(s3_of(a), b) for b, a in bucket_accounts.items()}
     pipe.expect("fetch")
-    day_b = datetime.now(UTC).strftime("%Y-%m-%d")
+    run_b = [r for r in sorted((raw / "inventory").iterdir()) if r.is_dir() and not r.name.startswith(".") and r not in moved]
+    assert len(run_b) == 1, run_b
+    day_b = datetime.strptime(run_b[0].name[:8], "%Y%m%d").strftime("%Y-%m-%d")
     pipe.expect("transform")
     ld = pipe.expect("load")
     assert "deadlettered=0" in ld.out, ld.describe()
