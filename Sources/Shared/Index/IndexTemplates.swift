@@ -131,7 +131,7 @@ public enum IndexTemplates {
         insert(["inventory", "memory_gib"], ["type": "double"], into: &properties)
         insert(["inventory", "is_attached"], ["type": "boolean"], into: &properties)
         declareKeywords(inventoryKeywords, into: &properties)
-        for path in ["inventory.backups_known", "inventory.owned", "inventory.capacity_known", "inventory.events_known", "aws.rds.db_instance.MultiAZ"] {
+        for path in ["inventory.image_exists", "inventory.backups_known", "inventory.owned", "inventory.capacity_known", "inventory.events_known", "aws.rds.db_instance.MultiAZ"] {
             declare(path, ["type": "boolean"], into: &properties)
         }
         declare("aws.ec2.transit_gateway.Options.AmazonSideAsn", ["type": "long"], into: &properties)
