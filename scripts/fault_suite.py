@@ -1331,6 +1331,36 @@ def case_bad_cur_missing_file(case: Case) -> None:
 
 # ====================================================================== cases: the spool holds strange things
 
+def case_spool_tampered_raw(case: Case) -> None:
+    """A raw log file changed after fetch (a valid log file with one record altered) and another cut short:
+    transform checks size and SHA-256 against the manifest and quarantines both with the reason."""
+    trail = case.trail(files_per_prefix=3, records_per_file=5)
+    case.run("fetch", codes=(0,))
+    files = sorted(p for p in (case.pipe.spool.root / "raw" / "cloudtrail").rglob("*.json.gz"))
+    changed, cut = files[0], files[1]
+    # a valid log file with one record altered (what someone hiding a call would write)
+    doc = json.loads(gzip.decompress(changed.read_bytes()))
+    doc["Records"][0]["eventName"] = "NothingToSeeHere"
+    changed.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    cut.write_bytes(cut.read_bytes()[:-10])
+    keys = {str(p.relative_to(p.parents[len(p.relative_to(case.pipe.spool.root / "raw" / "cloudtrail").parts) - 2])) for p in (changed, cut)}
+    rt = case.run("transform", codes=(3,), why="files that differ from the manifest are quarantined")
+    case.message([rt], names=["SHA-256", "bytes"], what="the changed file", hint=False)
+    n, text = case.quarantine()
+    case.check(n == 2, f"{n} quarantined, want 2")
+    case.check("SHA-256" in text or "manifest" in text, f"the reason does not say what differs: {text}")
+    case.run("load", codes=(0,))
+    gone = set()
+    for p in (changed, cut):
+        key = next(e["parameters"]["Key"] for e in json.loads((p.parents[len(p.relative_to(case.pipe.spool.root / "raw" / "cloudtrail").parts) - 2] / "manifest.json").read_text())["entries"]
+                   if p.as_posix().endswith(e["path"]))
+        gone |= {r["eventID"] for o in trail.objects if o.key == key for r in o.records}
+    recs = trail.expected_records()
+    case.measure_trail(_Subset(trail, set(recs) - gone), accounted=gone)
+    case.out.expected = len(recs)
+    case.audit()
+
+
 def case_spool_unknown_files(case: Case) -> None:
     trail = case.trail()
     root = case.pipe.spool.root
@@ -1677,6 +1707,7 @@ CASES: list = [
     ("bad-cur-extra-column", "a CUR row with too many columns", case_bad_cur_extra_column),
     ("bad-cur-missing-file", "a CUR manifest naming a missing file", case_bad_cur_missing_file),
     ("spool-unknown-files", "unknown files in raw/, ndjson/ and the spool root", case_spool_unknown_files),
+    ("spool-tampered-raw", "raw files changed or cut after fetch (manifest SHA-256)", case_spool_tampered_raw),
     ("spool-run-no-manifest", "a run-named folder without manifest in raw/cloudtrail/", case_spool_run_without_manifest),
     ("spool-invalid-ndjson", "NDJSON files that are not valid NDJSON", case_spool_invalid_ndjson),
     ("config-wrong-type", "config value of the wrong type", case_config_wrong_type),

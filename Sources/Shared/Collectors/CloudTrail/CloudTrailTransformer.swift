@@ -100,6 +100,18 @@ public final class CloudTrailTransformer: CollectorTransform {
                     continue
                 }
                 let key = entry.parameters["Key"] ?? entry.path
+                do {
+                    try entry.verify(in: runFolder)
+                } catch let mismatch as RawFileMismatch {
+                    var message = "\(key) of raw run \(manifest.runId): \(mismatch.reason); not transformed"
+                    if only == nil {
+                        let target = try quarantine.add(file: url, runID: manifest.runId, relativePath: entry.path, reason: mismatch.description)
+                        message += "; moved to \(target.path)"
+                    }
+                    report.errors.append(message)
+                    report.add("quarantined")
+                    continue
+                }
                 if try transformFile(url, key: key, account: entry.account, region: entry.region, runID: manifest.runId,
                                      relativePath: entry.path, output: output, resourceEvents: &resourceEvents, moveToQuarantine: only == nil,
                                      report: &report) {
