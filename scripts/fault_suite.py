@@ -1362,6 +1362,35 @@ def case_spool_tampered_raw(case: Case) -> None:
     case.audit()
 
 
+def case_spool_symlinks(case: Case) -> None:
+    """Symbolic links planted in the spool (.incoming/transform to a folder outside, a dead-letter file to a
+    file outside): every stage refuses to run (exit 2) and names them; nothing outside is touched."""
+    trail = case.trail(files_per_prefix=2, records_per_file=4)
+    root = case.pipe.spool.root
+    outside = Path(tempfile.mkdtemp(prefix="cloudspool-outside-"))
+    (outside / "precious.txt").write_text("keep me\n")
+    (outside / "victim.ndjson").write_text("")
+    case.run("fetch", codes=(0,))
+    (root / ".incoming").mkdir(exist_ok=True)
+    (root / ".incoming" / "transform").symlink_to(outside, target_is_directory=True)
+    (root / "deadletter" / "cloudtrail").mkdir(parents=True, exist_ok=True)
+    (root / "deadletter" / "cloudtrail" / "2026-01-01.ndjson").symlink_to(outside / "victim.ndjson")
+    rs = [case.run(stage, codes=(2,), why="a symbolic link in the spool is refused") for stage in ("transform", "load")]
+    case.check((outside / "precious.txt").read_text() == "keep me\n", "a file outside the spool was removed or changed")
+    case.check((outside / "victim.ndjson").read_text() == "", "load wrote through a linked dead-letter file")
+    case.message(rs, names=[".incoming/transform", "symbolic link"], what="the link", hint=False)
+    msg = case.out.message
+    (root / ".incoming" / "transform").unlink()
+    (root / "deadletter" / "cloudtrail" / "2026-01-01.ndjson").unlink()
+    case.run("transform", codes=(0,))
+    case.run("load", codes=(0,))
+    case.out.message = msg
+    shutil.rmtree(outside, ignore_errors=True)
+    case.measure_trail(trail)
+    case.quarantine()
+    case.audit()
+
+
 def case_spool_unknown_files(case: Case) -> None:
     trail = case.trail()
     root = case.pipe.spool.root
@@ -1709,6 +1738,7 @@ CASES: list = [
     ("bad-cur-missing-file", "a CUR manifest naming a missing file", case_bad_cur_missing_file),
     ("spool-unknown-files", "unknown files in raw/, ndjson/ and the spool root", case_spool_unknown_files),
     ("spool-tampered-raw", "raw files changed or cut after fetch (manifest SHA-256)", case_spool_tampered_raw),
+    ("spool-symlinks", "symbolic links planted in the spool (.incoming, a dead-letter file)", case_spool_symlinks),
     ("spool-run-no-manifest", "a run-named folder without manifest in raw/cloudtrail/", case_spool_run_without_manifest),
     ("spool-invalid-ndjson", "NDJSON files that are not valid NDJSON", case_spool_invalid_ndjson),
     ("config-wrong-type", "config value of the wrong type", case_config_wrong_type),

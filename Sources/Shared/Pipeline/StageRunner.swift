@@ -65,6 +65,12 @@ public enum StageRunner {
             print(SpoolStatus.read(layout: layout).text)
             return .success
         }
+        do {
+            try SpoolLinks.refuse(in: layout)
+        } catch {
+            printError("\(program): \(describe(error))")
+            return .usage
+        }
         let lock: StageLock
         do {
             try SpoolFiles.makeDirectory(layout.root)
