@@ -80,6 +80,12 @@ public enum StageRunner {
                 return .success
             }
             lock = acquired
+            do {
+                try SpoolOwner.check(config: config, layout: layout)
+            } catch let error as CloudspoolError where error.exit == .usage {
+                printError("\(program): \(describe(error))")
+                return .usage
+            }
             try SpoolFiles.remove(layout.incoming(stage))
             removeTemporaries(stage: stage, layout: layout)
         } catch {
