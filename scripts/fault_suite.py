@@ -611,6 +611,71 @@ def _kill_loop(case: Case, stage: str, seconds: float, kills: int) -> None:
     case.check(n >= min(2, kills), f"only {n} SIGKILL(s) landed while {stage} was running: {landed}")
 
 
+def _term_once(case: Case, stage: str, seconds: float) -> None:
+    """SIGTERM one run of `stage` in the middle of its work: it stops at the next safe point, says so on
+    one line and exits 143; nothing half-written is visible; the next run finishes the work."""
+    for attempt in range(3):
+        p = busy_retry(case.pipe.popen, stage)
+        time.sleep(0.05 + seconds * case.rng.uniform(0.2, 0.5))
+        if p.poll() is not None:
+            seconds /= 2
+            continue
+        os.kill(p.pid, signal.SIGTERM)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            case.problem(f"{stage} did not stop within 30 s of SIGTERM")
+            return
+        out = p.out_path.read_text()
+        case.record(stage, p.returncode)
+        case.check(p.returncode == 143, f"{stage} exited {p.returncode} after SIGTERM, want 143: {out[-300:]}")
+        case.check("stopped by SIGTERM" in out, f"{stage} did not say it was stopped: {out[-300:]}")
+        case.check("stopped:" in out, f"{stage} printed no summary line after SIGTERM: {out[-300:]}")
+        bad = case.pipe.spool.check_invariants()
+        case.check(not bad, f"after SIGTERM of {stage}: {bad[:3]}")
+        case.out.message = next((l for l in out.splitlines() if "stopped by SIGTERM" in l), "")[:200]
+        return
+    case.note(f"{stage} finished before SIGTERM could land ({seconds:.2f}s runs)")
+
+
+def case_term_stages(case: Case) -> None:
+    q = case.suite.quick
+    case.pipe.write_config(transform={"max_file_bytes": 8192}, cloudtrail={"batch_objects": 4},
+                           index={"bulk_max_bytes": 16384, "bulk_concurrency": 1})
+    p = case.proxy(case.osmem.url)
+    p.add_rule(mode="stall", path=r"_bulk$", seconds=0.02, count=None)
+    case.pipe.write_config(index={"url": p.url})
+    trail = case.trail(accounts=2, regions=[REGION, "us-east-1"], days=1, files_per_prefix=8 if q else 12,
+                       records_per_file=40)
+    slow = case.proxy(case.suite.moto.url)
+    slow.add_rule(mode="stall", method="GET", path=r"\.json\.gz$", seconds=0.02, count=None)
+    for stage in ("fetch", "transform", "load"):
+        env = case.aws_env(slow.url) if stage == "fetch" else None
+        t = time.monotonic()
+        probe = busy_retry(case.pipe.popen, stage, env=env) if stage == "fetch" else None
+        if probe is not None:
+            # fetch: SIGTERM the first run itself (the work is all ahead of it)
+            time.sleep(0.3)
+            if probe.poll() is None:
+                os.kill(probe.pid, signal.SIGTERM)
+                probe.wait(timeout=30)
+                out = probe.out_path.read_text()
+                case.record(stage, probe.returncode)
+                case.check(probe.returncode == 143 and "stopped by SIGTERM" in out, f"fetch after SIGTERM: exit {probe.returncode}: {out[-300:]}")
+                case.check(not case.pipe.spool.check_invariants(), "a partial file is visible after SIGTERM of fetch")
+            else:
+                case.note("fetch finished before SIGTERM")
+            case.run("fetch", codes=(0,), env=env)
+            continue
+        _term_once(case, stage, max(0.2, time.monotonic() - t))
+        case.run(stage, codes=(0,))
+    case.measure_trail(trail)
+    case.quarantine()
+    case.audit()
+
+
 def case_kill_fetch(case: Case) -> None:
     q = case.suite.quick
     case.pipe.write_config(cloudtrail={"batch_objects": 10})
@@ -1705,6 +1770,7 @@ CASES: list = [
     ("kill-fetch", "SIGKILL fetch at random moments, then a normal run", case_kill_fetch),
     ("kill-transform", "SIGKILL transform at random moments, then a normal run", case_kill_transform),
     ("kill-load", "SIGKILL load at random moments, then a normal run", case_kill_load),
+    ("term-stages", "SIGTERM fetch, transform and load mid-run: exit 143 at a safe point, then a normal run", case_term_stages),
     ("overlap-fetch", "two fetch copies started at once (cron overlap)", case_overlap_fetch),
     ("overlap-transform", "two transform copies started at once", case_overlap_transform),
     ("overlap-load", "two load copies started at once", case_overlap_load),

@@ -52,6 +52,7 @@ public final class BulkLoader: @unchecked Sendable {
         for template in templates { try installTemplate(template) }
         logger.info("loading", metadata: ["collector": "\(collector)", "files": "\(files.count)"])
         for (url, offset) in files {
+            try StopRequest.checkpoint("before \(url.lastPathComponent)")
             try load(file: url, collector: collector, from: offset, checkpoint: true, report: &report)
         }
     }
@@ -111,6 +112,11 @@ public final class BulkLoader: @unchecked Sendable {
             }
         }
         func flush(_ report: inout RunReport, final: Bool = false) throws {
+            if StopRequest.isRequested {
+                // A safe point: let the requests in flight finish (and be checkpointed), send nothing new.
+                while !inFlight.isEmpty { try completeOldest(&report) }
+                try StopRequest.checkpoint("loading \(url.lastPathComponent)")
+            }
             if batch.endOffset > max(acknowledged, inFlight.last?.batch.endOffset ?? 0) {
                 if inFlight.count == width { try completeOldest(&report) }
                 let request = BulkRequestInFlight(batch: batch)

@@ -51,6 +51,7 @@ public enum StageRunner {
                            clock: RuntimeClock = .system, logger: Logger, summaryOrder: [String],
                            work: (StageContext, inout RunReport) throws -> Void) -> StageExit {
         umask(0o027)
+        StopRequest.installHandlers()
         let program = "cloudspool-\(stage)"
         let path = CloudspoolConfig.resolvePath(option: configPath, environment: environment)
         let config: CloudspoolConfig
@@ -114,7 +115,13 @@ public enum StageRunner {
         for error in report.errors {
             printError("\(program): error: \(error)")
         }
-        let verdict = exit == .success ? "ok" : exit == .partial ? "partial" : "failed"
+        let verdict: String
+        switch exit {
+        case .success: verdict = "ok"
+        case .partial: verdict = "partial"
+        case .terminated: verdict = "stopped"
+        default: verdict = "failed"
+        }
         print("\(program): \(verdict): \(report.summaryLine(order: summaryOrder))")
         withExtendedLifetime(lock) {}
         return exit

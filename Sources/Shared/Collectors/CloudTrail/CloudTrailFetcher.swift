@@ -86,6 +86,7 @@ public final class CloudTrailFetcher {
             let page = try s3.listObjects(prefix: prefix, startAfter: startAfter, continuationToken: token)
             report.add("listed", Int64(page.objects.count))
             for object in page.objects {
+                try StopRequest.checkpoint("listing \(prefix)")
                 guard let key = CloudTrailKey(key: object.key) else {
                     report.add("skipped")
                     continue

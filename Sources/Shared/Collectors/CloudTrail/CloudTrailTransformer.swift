@@ -34,6 +34,7 @@ public final class CloudTrailTransformer: CollectorTransform {
             logger.info("transforming", metadata: ["runs": "\(runs.count)"])
         }
         for (n, run) in runs.enumerated() {
+            try StopRequest.checkpoint("before raw run \(run.lastPathComponent)")
             if try pending.setAsideIfNotARun(run, report: &report) { continue }
             try transform(runFolder: run, only: nil, outputName: run.lastPathComponent, report: &report)
             try pending.markDone(run)
@@ -92,6 +93,7 @@ public final class CloudTrailTransformer: CollectorTransform {
         var resourceEvents: [UInt8] = []
         do {
             for entry in manifest.entries where only == nil || entry.path == only {
+                try StopRequest.checkpoint("in raw run \(manifest.runId)")
                 let url = runFolder.appendingPathComponent(entry.path)
                 guard FileManager.default.fileExists(atPath: url.path) else {
                     let quarantined = quarantine.location(runID: manifest.runId, relativePath: entry.path)
