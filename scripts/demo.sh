@@ -38,22 +38,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # ---------------------------------------------------------------- 1. install
 say "checking prerequisites"
-missing_deb=()
-for p in libcurl4-openssl-dev zlib1g-dev; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing_deb+=("$p")
-done
-if [ "${#missing_deb[@]}" -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    echo "installing ${missing_deb[*]}"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing_deb[@]}"
-fi
-if ! python3 -c 'import moto, osmem_server, boto3, yaml, pytest' 2>/dev/null \
-   || ! python3 -c 'import shutil, sys, pathlib; sys.exit(0 if (pathlib.Path(sys.executable).parent / "moto_server").exists() or shutil.which("moto_server") else 1)'; then
-    echo "installing Python packages"
-    python3 -m pip install -q 'moto[server]' osmem-server boto3 pytest awscli
-fi
-echo "ok"
+bash scripts/install-deps.sh
 
 # ---------------------------------------------------------------- 2. build
 if [ -n "${CLOUDSPOOL_BIN_DIR:-}" ]; then
