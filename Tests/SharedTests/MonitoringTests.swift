@@ -174,6 +174,7 @@ func splitArray(_ text: String, chunk: Int = 1) throws -> [String] {
         ("[1, , 2]", "not a JSON array: ',' where an element should be at byte 4"),
         ("[1, 2, ]", "not a JSON array: ']' after ',' at byte 7"),
         ("[1}", "not a JSON array: unbalanced '}' at byte 2"),
+        ("[[\"a\", 1}]", "not a JSON array: '}' closes a '[' at byte 8"),
     ])
     func structureErrors(text: String, message: String) {
         let error = #expect(throws: CloudspoolError.self) { try splitArray(text) }

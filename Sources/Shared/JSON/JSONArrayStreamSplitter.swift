@@ -17,7 +17,8 @@ public struct JSONArrayStreamSplitter {
     private var buffer: [UInt8] = []
     private var position = 0
     private var elementStart = 0
-    private var depth = 0
+    /// The brackets open inside the current element (`[` or `{`), innermost last.
+    private var open: [UInt8] = []
     private var inString = false
     private var escaped = false
     private var consumedTotal: Int64 = 0
@@ -80,7 +81,7 @@ public struct JSONArrayStreamSplitter {
                 }
                 if c == UInt8(ascii: ",") { throw fail("',' where an element should be") }
                 elementStart = position
-                depth = 0
+                open.removeAll(keepingCapacity: true)
                 inString = false
                 escaped = false
                 phase = .inElement
@@ -94,17 +95,18 @@ public struct JSONArrayStreamSplitter {
                 case 34:
                     inString = true
                 case UInt8(ascii: "["), UInt8(ascii: "{"):
-                    depth += 1
+                    open.append(c)
                 case UInt8(ascii: "]"), UInt8(ascii: "}"):
-                    if depth > 0 {
-                        depth -= 1
+                    if let last = open.last {
+                        guard last == c - 2 else { throw fail("'\(Character(Unicode.Scalar(c)))' closes a '\(Character(Unicode.Scalar(last)))'") }
+                        open.removeLast()
                     } else {
                         guard c == UInt8(ascii: "]") else { throw fail("unbalanced '}'") }
                         try emitElement(end: position, emit: emit)
                         phase = .done
                     }
                 case UInt8(ascii: ","):
-                    if depth == 0 {
+                    if open.isEmpty {
                         try emitElement(end: position, emit: emit)
                         phase = .nextElement
                     }

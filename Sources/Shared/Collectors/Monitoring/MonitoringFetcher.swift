@@ -165,7 +165,7 @@ public final class MonitoringFetcher {
             do {
                 count = try rows.finish()
             } catch let error as CloudspoolError {
-                throw CloudspoolError(.monitoring, "page \(page) of the OP5 API answer is not a JSON array of hosts: \(error.message)")
+                throw CloudspoolError(.monitoring, "page \(page) of the OP5 API answer: \(error.message)")
             }
             hosts += count
             if count < source.pageSize { return hosts }
@@ -227,11 +227,11 @@ struct RowValidator {
 
     /// The number of rows, or the first problem.
     func finish() throws -> Int {
-        if let problem { throw CloudspoolError(.monitoring, "the answer is not a JSON array of hosts: \((problem as? CloudspoolError)?.message ?? "\(problem)")") }
+        if let problem { throw CloudspoolError(.monitoring, "the answer is not a JSON array of hosts (\((problem as? CloudspoolError)?.message ?? "\(problem)"))") }
         do {
             try splitter.finish()
         } catch let error as CloudspoolError {
-            throw CloudspoolError(.monitoring, "the answer is not a JSON array of hosts: \(error.message)")
+            throw CloudspoolError(.monitoring, "the answer is not a JSON array of hosts (\(error.message))")
         }
         return splitter.count
     }

@@ -66,11 +66,12 @@ struct MonitoringJoin {
             let started = MonotonicDeadline.now()
             let mark = try output.mark()
             var staged: [(String, MonitoringOutcome.Match)] = []
-            var hosts = 0, unmatched = 0, ambiguous = 0
+            var hosts = 0, unmatched = 0, ambiguous = 0, documents = 0
             // Output errors stop the transform; an answer that cannot be read makes its source unknown.
             var writeError: Error?
             func write(_ bytes: [UInt8]) throws {
                 do { try output.write(bytes) } catch { writeError = error; throw error }
+                documents += 1
             }
             do {
                 try reader.forEachHost(of: source) { host in
@@ -101,6 +102,7 @@ struct MonitoringJoin {
                 continue
             }
             for (key, match) in staged { matches[key, default: []].append(match) }
+            report.add("documents", Int64(documents))
             report.add("monitoring_hosts", Int64(hosts))
             report.add("monitoring_unmatched_hosts", Int64(unmatched))
             report.add("monitoring_ambiguous_hosts", Int64(ambiguous))
