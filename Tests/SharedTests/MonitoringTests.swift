@@ -375,3 +375,26 @@ func splitArray(_ text: String, chunk: Int = 1) throws -> [String] {
         #expect((counts?["unknown"] as? [String: Any])?["type"] as? String == "long")
     }
 }
+
+@Suite struct MonitoringRunChoiceTests {
+    @Test func theClosestRunWithinMaxAge() throws {
+        let root = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let layout = SpoolLayout(root: root.path)
+        for name in ["20261130T095500Z-00000001", "20261130T100200Z-00000002", "20261130T100200Z-00000003", "20261130T120000Z-00000004"] {
+            let run = layout.raw("monitoring").appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+            try Data("{}".utf8).write(to: run.appendingPathComponent("manifest.json"))
+        }
+        // a folder without its manifest is not a run
+        try FileManager.default.createDirectory(at: layout.raw("monitoring").appendingPathComponent("20261130T100000Z-00000005"), withIntermediateDirectories: true)
+        func nearest(_ time: String, _ minutes: Double = 60) -> String? {
+            MonitoringJoin.nearestRun(layout: layout, to: RunID(time)!.date!, maxAge: minutes * 60)?.folder.lastPathComponent
+        }
+        #expect(nearest("20261130T100000Z-aaaaaaaa") == "20261130T100200Z-00000003")   // 2 min after beats 5 min before; the later of two
+        #expect(nearest("20261130T095700Z-aaaaaaaa") == "20261130T095500Z-00000001")
+        #expect(nearest("20261130T113000Z-aaaaaaaa") == "20261130T120000Z-00000004")
+        #expect(nearest("20261130T140000Z-aaaaaaaa") == nil)
+        #expect(nearest("20261130T104000Z-aaaaaaaa", 10) == nil)
+    }
+}
