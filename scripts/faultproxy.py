@@ -18,6 +18,11 @@ Rule fields (JSON):
                               `item_status` (default 429) in an otherwise normal bulk response.
                               Which: "reject_every": k (every k-th item, default 2), or
                               "reject_first": n (the first n items of the request)
+               "bulk_lie"     for _bulk: forward only the first `keep` documents (default 0) and answer
+                              {"errors":false} with only their items (or no "items" at all when
+                              "no_items": true): a misbehaving index that says all is well
+               "too_large"    for _bulk: answer 413 (as Elasticsearch's http.max_content_length does)
+                              when the request body is longer than `max_bytes`; forward otherwise
                "down"         stop listening (connections refused) for `seconds`
                               (0/absent: until POST /__up or proxy.up())
   path         regex searched in the request path (default: everything)
@@ -73,7 +78,7 @@ class _Rule:
     def __init__(self, d: dict):
         self.d = dict(d)
         self.mode = d.get("mode", "status")
-        if self.mode not in ("status", "close", "stall", "bulk_partial", "down", "pass"):
+        if self.mode not in ("status", "close", "stall", "bulk_partial", "bulk_lie", "too_large", "down", "pass"):
             raise ValueError(f"unknown mode {self.mode!r}")
         self.path_re = re.compile(d["path"]) if d.get("path") else None
         self.body_re = re.compile(d["body_regex"]) if d.get("body_regex") else None
@@ -324,6 +329,27 @@ class _Handler(BaseHTTPRequestHandler):
             if not path.endswith("/_bulk"):
                 return self._pass(path, body)
             return self._bulk_partial(rule, path, body)
+        if rule.mode == "bulk_lie":
+            if not path.endswith("/_bulk"):
+                return self._pass(path, body)
+            items = parse_bulk(body)
+            keep = items[:int(d.get("keep", 0))]
+            answered = []
+            if keep:
+                status, headers, data = self._forward(build_bulk(keep))
+                answered = json.loads(data).get("items", []) if status == 200 else []
+            out = {"took": 1, "errors": False}
+            if not d.get("no_items"):
+                out["items"] = answered
+            self._send(200, json.dumps(out).encode())
+            return 200
+        if rule.mode == "too_large":
+            if path.endswith("/_bulk") and len(body) > int(d.get("max_bytes", 1_000_000)):
+                self._send(413, json.dumps({"error": {"type": "content_too_long_exception",
+                                                      "reason": f"request body is too large ({len(body)} > {d.get('max_bytes')})"},
+                                            "status": 413}).encode())
+                return 413
+            return self._pass(path, body)
         return self._pass(path, body)
 
     def _pass(self, path: str, body: bytes) -> int:

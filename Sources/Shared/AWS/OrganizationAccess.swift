@@ -93,6 +93,7 @@ public struct OrganizationAccess: Sendable {
         let accounts = try enterAccounts(store: store)
         try WorkerPool.run(count: accounts.count, workers: settings.concurrency) { index in
             let (account, credentials) = accounts[index]
+            try StopRequest.checkpoint("before account \(account.id)")
             do {
                 try body(account, credentials)
             } catch let error as AWSServiceError {

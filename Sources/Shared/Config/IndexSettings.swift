@@ -28,6 +28,8 @@ public struct IndexSettings: Sendable {
     public let indexRunReports: Bool
     /// Index name stems per collector (e.g. cloudtrail -> awscli-trail).
     public let names: IndexNames
+    /// Kibana / OpenSearch Dashboards / Energy Logserver, for `cloudspool-load --install-dashboards`.
+    public let dashboardsURL: String?
 
     init(reader: inout ConfigNodeReader) throws {
         guard let url = try reader.string("url"), url.hasPrefix("http://") || url.hasPrefix("https://") else {
@@ -51,6 +53,11 @@ public struct IndexSettings: Sendable {
         bulkConcurrency = try reader.int("bulk_concurrency", default: 2, range: 1...16)
         indexPrefix = try reader.string("index_prefix", default: "")
         indexRunReports = try reader.bool("run_reports", default: true)
+        let dashboards = try reader.string("dashboards_url")
+        if let dashboards, !(dashboards.hasPrefix("http://") || dashboards.hasPrefix("https://")) {
+            throw reader.error("dashboards_url", "must start with http:// or https:// (e.g. https://127.0.0.1:5601)")
+        }
+        dashboardsURL = dashboards.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         var namesReader = try reader.child("names")
         names = IndexNames(cloudtrail: try namesReader.string("cloudtrail", default: "awscli-trail"),
                            billing: try namesReader.string("billing", default: "awsbilling"),

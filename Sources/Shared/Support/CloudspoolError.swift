@@ -17,6 +17,8 @@ public struct CloudspoolError: Error, CustomStringConvertible, Sendable, Equatab
         case format
         /// A monitoring system (livestatus, OP5 API) could not be read.
         case monitoring
+        /// The stage was asked to stop (SIGTERM) and stopped at a safe point.
+        case stopped
     }
 
     public let code: Code
@@ -38,6 +40,7 @@ public struct CloudspoolError: Error, CustomStringConvertible, Sendable, Equatab
     public var exit: StageExit {
         switch code {
         case .configuration: return .usage
+        case .stopped: return .terminated
         default: return .failure
         }
     }

@@ -150,7 +150,11 @@ final class LivestatusSocket {
             var entry = pollfd(fd: fd, events: events, revents: 0)
             let ready = poll(&entry, 1, deadline.remainingMilliseconds)
             if ready > 0 { return }
-            if ready < 0 && errno == EINTR { continue }
+            if ready < 0 && errno == EINTR {
+                // SIGTERM interrupts the wait: a hanging server does not hold up a stop.
+                try StopRequest.checkpoint("waiting for \(peer)")
+                continue
+            }
             if ready < 0 { throw CloudspoolError(.monitoring, "waiting for \(peer) failed: \(systemErrorText())") }
             throw CloudspoolError(.monitoring, "\(peer) did not \(what) within \(Int(deadline.seconds)) s (timeout_seconds)")
         }

@@ -42,6 +42,7 @@ public final class MonitoringFetcher {
         var failures: [RawRunManifest.Failure] = []
         do {
             for source in settings.sources {
+                try StopRequest.checkpoint("before monitoring source \(source.name)")
                 let started = MonotonicDeadline.now()
                 do {
                     let hosts: Int
@@ -53,7 +54,7 @@ public final class MonitoringFetcher {
                     report.add("hosts", Int64(hosts))
                     logger.info("monitoring source read", metadata: ["source": "\(source.name)", "hosts": "\(hosts)",
                                                                       "seconds": "\(String(format: "%.2f", MonotonicDeadline.now() - started))"])
-                } catch let error as CloudspoolError where error.code != .spool {
+                } catch let error as CloudspoolError where error.code != .spool && error.code != .stopped {
                     let text = "monitoring source '\(source.name)' (\(Self.describe(source))): \(error.message)"
                     failures.append(RawRunManifest.Failure(account: nil, region: nil, call: Self.failureCall(source: source.name), error: text))
                     report.errors.append(text + "; the inventory says monitoring.monitored=unknown where this source would decide")
@@ -104,7 +105,7 @@ public final class MonitoringFetcher {
                     if header.status == 200 { rows.feed(body) }
                 }
             }
-        } catch let error as CloudspoolError where error.code != .spool {
+        } catch let error as CloudspoolError where error.code != .spool && error.code != .stopped {
             failure = error
         }
         // What came is kept, whole or not: the run shows what the source said.

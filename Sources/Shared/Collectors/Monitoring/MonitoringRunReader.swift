@@ -44,13 +44,12 @@ struct MonitoringRunReader {
     }
 
     /// Calls `body` with every host of `source`, in answer order. Throws when
-    /// a stored answer is not whole (it then did not come from fetch as it is).
+    /// a stored answer is not what fetch stored (`RawFileMismatch`) or not whole.
     func forEachHost(of source: Source, _ body: (MonitoringHost) throws -> Void) throws {
         for entry in source.entries {
+            // What fetch stored, and nothing else (size and SHA-256 against the manifest).
+            try entry.verify(in: folder)
             let url = folder.appendingPathComponent(entry.path)
-            guard SpoolFiles.size(url) == entry.size else {
-                throw CloudspoolError(.spool, "\(url.path) is \(SpoolFiles.size(url)) bytes, its manifest says \(entry.size); the raw run was changed after fetch")
-            }
             switch entry.service {
             case MonitoringSettings.SourceType.livestatus.rawValue:
                 var answer = LivestatusAnswer()
