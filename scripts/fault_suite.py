@@ -1394,6 +1394,48 @@ def case_bad_cur_missing_file(case: Case) -> None:
     case.audit()
 
 
+def case_bad_cur_empty_revision(case: Case) -> None:
+    """A new revision whose manifest lists no report files, then one whose rows collapse: neither replaces the
+    good month (alias unchanged, exit 3 with the reason); allowing it in the config switches the empty one in."""
+    rep, good = _cur_world(case)
+    empty = gen_cur.good_revision(rep, rows=0, files=0)
+    rep.publish_revision(case.pipe.s3, case.bucket, empty)
+    time.sleep(1.1)   # run ids order revisions only to the second (cron runs are minutes apart)
+    case.run("fetch", codes=(0,))
+    case.run("transform", codes=(0,))
+    rl = case.run("load", codes=(3,), why="an empty revision does not replace a good month")
+    case.message([rl], names=["no line items", "allow_empty_revision"], what="the empty revision", hint=False)
+    msg = case.out.message
+
+    def alias_holds_good():
+        http("POST", f"{case.osmem.url}/_refresh")
+        alias = f"{CUR_STEM}-{good.period.label}"
+        st, body = http("GET", f"{case.osmem.url}/_cat/aliases?format=json")
+        targets = sorted(a["index"] for a in (body or []) if a["alias"] == alias)
+        case.check(targets == [_cur_physical(good)], f"alias {alias} -> {targets}, want [{_cur_physical(good)}]")
+        st, body = http("GET", f"{case.osmem.url}/{alias}/_count")
+        case.check(st == 200 and body.get("count") == good.facts()["rows"], f"{alias} holds {body}, want {good.facts()['rows']}")
+        case.out.expected, case.out.indexed = good.facts()["rows"], body.get("count", 0) if isinstance(body, dict) else 0
+        case.out.lost, case.out.duplicates = case.out.expected - case.out.indexed, 0
+
+    alias_holds_good()
+    collapsed = gen_cur.good_revision(rep, rows=3, files=1)
+    rep.publish_revision(case.pipe.s3, case.bucket, collapsed)
+    time.sleep(1.1)
+    case.run("fetch", codes=(0,))
+    case.run("transform", codes=(0,))
+    r2 = case.run("load", codes=(3,), why="a revision with 94% fewer rows is not switched in")
+    case.check("max_drop_percent" in r2.err, f"the refusal does not name billing.max_drop_percent: {r2.err[-300:]}")
+    alias_holds_good()
+    case.pipe.write_config(billing={"max_drop_percent": 100})
+    case.run("load", codes=(0,), why="with the check off the collapsed revision is switched in")
+    http("POST", f"{case.osmem.url}/_refresh")
+    st, body = http("GET", f"{case.osmem.url}/{CUR_STEM}-{good.period.label}/_count")
+    case.check(st == 200 and body.get("count") == collapsed.facts()["rows"], f"after accepting it: {body}")
+    case.out.message = msg
+    case.quarantine()
+
+
 # ====================================================================== cases: the spool holds strange things
 
 def case_spool_tampered_raw(case: Case) -> None:
@@ -1802,6 +1844,7 @@ CASES: list = [
     ("bad-invalid-utf8", "invalid UTF-8 inside a CloudTrail string", case_bad_invalid_utf8),
     ("bad-cur-extra-column", "a CUR row with too many columns", case_bad_cur_extra_column),
     ("bad-cur-missing-file", "a CUR manifest naming a missing file", case_bad_cur_missing_file),
+    ("bad-cur-empty-revision", "a CUR revision with no report files, then one whose rows collapse", case_bad_cur_empty_revision),
     ("spool-unknown-files", "unknown files in raw/, ndjson/ and the spool root", case_spool_unknown_files),
     ("spool-tampered-raw", "raw files changed or cut after fetch (manifest SHA-256)", case_spool_tampered_raw),
     ("spool-symlinks", "symbolic links planted in the spool (.incoming, a dead-letter file)", case_spool_symlinks),
