@@ -464,6 +464,39 @@ def test_no_monitoring_run_near_the_inventory_run(world):
     assert set(res.verdicts().values()) == {"unknown"}
 
 
+# ====================================================================== cloudspool-fetch --check
+
+def test_check_asks_every_source_and_stores_nothing(world, icinga, tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text(OP5_PASSWORD)
+    pw.chmod(0o600)
+    listing = tmp_path / "hosts.txt"
+    listing.write_text("web-1\n# no host\n10.0.0.1\n")
+    down = icinga_peer.free_port()
+    with Op5Stub(world.hosts, users={"monitor": OP5_PASSWORD}) as op5, \
+            LivestatusStub(world.hosts, mode="error", status=452, message="Error: Column 'groups' does not exist in table 'hosts'.") as old:
+        p = world.pipeline("check", [livestatus("icinga", icinga.address), livestatus("sock", icinga.socket_path),
+                                     {"name": "op5", "type": "op5", "url": op5.url, "username": "monitor", "password_file": str(pw)},
+                                     {"name": "cmdb", "type": "file", "path": str(listing)},
+                                     livestatus("down", f"127.0.0.1:{down}", timeout_seconds=2),
+                                     livestatus("old", old.address, timeout_seconds=2)])
+        r = p.run("fetch", "--check")
+        op5_requests = list(op5.requests)
+    assert r.code == 1, r.describe()
+    lines = [l for l in r.out.splitlines() if l.startswith("monitoring ")]
+    assert len(lines) == 6, r.out
+    by_source = {l.split()[2].rstrip(":"): l for l in lines}
+    assert " ok " in by_source["icinga"] and "answers GET hosts with the collector's columns" in by_source["icinga"]
+    assert " ok " in by_source["sock"]
+    assert " ok " in by_source["op5"] and "the API answers as user monitor" in by_source["op5"]
+    assert [q["params"]["limit"] for q in op5_requests] == ["1"]
+    assert " ok " in by_source["cmdb"] and "2 hosts listed" in by_source["cmdb"]
+    assert "FAILED" in by_source["down"] and "Connection refused" in by_source["down"] and "check address" in by_source["down"]
+    assert "FAILED" in by_source["old"] and "status 452: Error: Column 'groups' does not exist" in by_source["old"]
+    assert not (p.spool.root / "raw" / "monitoring").exists()
+    assert OP5_PASSWORD not in r.text
+
+
 # ====================================================================== 100,000 hosts
 
 def timed_transform(world: World, name: str, hosts: int) -> dict:

@@ -23,8 +23,8 @@ public struct LivestatusClient: Sendable {
     }
 
     /// The request for the host columns the monitoring collector reads, as JSON with the fixed16 header.
-    public static func hostsRequest(columns: [String]) -> String {
-        "GET hosts\nColumns: \(columns.joined(separator: " "))\nOutputFormat: json\nResponseHeader: fixed16\n\n"
+    public static func hostsRequest(columns: [String], limit: Int? = nil) -> String {
+        "GET hosts\nColumns: \(columns.joined(separator: " "))\n" + (limit.map { "Limit: \($0)\n" } ?? "") + "OutputFormat: json\nResponseHeader: fixed16\n\n"
     }
 
     public func query(_ request: String, sink: (UnsafeRawBufferPointer) throws -> Void) throws {

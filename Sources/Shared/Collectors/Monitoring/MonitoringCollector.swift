@@ -20,7 +20,8 @@ extension Collector {
         transform: { MonitoringTransformer(context: $0) },
         templates: { _ in [] },
         load: .none,
-        awsActions: []
+        awsActions: [],
+        check: { MonitoringCheck.checks($0) }
     )
 }
 

@@ -12,16 +12,16 @@ struct OP5Client {
     /// Pages asked at most in one fetch (a server that ignores `offset` would send the first page forever).
     static let maxPages = 1000
 
-    func url(offset: Int) -> String {
+    func url(offset: Int, limit: Int? = nil) -> String {
         let parameters = [("query", "[hosts] all"), ("columns", MonitoringHost.op5Columns.joined(separator: ",")), ("format", "json"),
-                          ("limit", "\(source.pageSize)"), ("offset", "\(offset)")]
+                          ("limit", "\(limit ?? source.pageSize)"), ("offset", "\(offset)")]
         let query = parameters.map { "\($0.0)=\(AWSURIEncoding.encode($0.1))" }.joined(separator: "&")
         return "\(source.url ?? "")/api/filter/query?\(query)"
     }
 
-    func request(offset: Int) -> HTTPRequest {
+    func request(offset: Int, limit: Int? = nil) -> HTTPRequest {
         let credentials = Data("\(source.username ?? ""):\(password)".utf8).base64EncodedString()
-        return HTTPRequest(method: "GET", url: url(offset: offset), headers: [("Authorization", "Basic \(credentials)"), ("Accept", "application/json")])
+        return HTTPRequest(method: "GET", url: url(offset: offset, limit: limit), headers: [("Authorization", "Basic \(credentials)"), ("Accept", "application/json")])
     }
 
     /// The error of an answer other than 200, with the API's own words (`{"error": …, "full_error": …}`) when it gave any.
