@@ -69,12 +69,13 @@ PROBE_WORD = "quokkaneedle42"        # appears only inside requestParameters of 
 BIG_STRING_BYTES = 45_000            # > 40 KB single string inside responseElements
 MANY_FIELDS = 1600                   # > 1500 distinct field names inside requestParameters
 CORRUPT_KINDS = ("truncated_gzip", "not_gzip", "invalid_json", "no_records",
-                 "no_event_time", "bad_event_time", "no_event_id", "year_zero_event_time", "invalid_utf8")
+                 "no_event_time", "bad_event_time", "no_event_id", "year_zero_event_time")
 # kinds that make the whole file unusable (quarantined with a .reason)
 FILE_CORRUPT_KINDS = ("truncated_gzip", "not_gzip", "invalid_json", "no_records")
 # kinds where one record is rejected (to <path>.rejected.ndjson), the rest load
 RECORD_CORRUPT_KINDS = ("no_event_time", "bad_event_time", "no_event_id", "year_zero_event_time")
 # kinds whose records are all indexed, repaired: invalid UTF-8 inside a string becomes U+FFFD
+# (not corrupt input: only made when asked for by name)
 REPAIRED_KINDS = ("invalid_utf8",)
 
 
