@@ -4,6 +4,7 @@ public enum Collectors {
     public static let all: [Collector] = [
         .cloudTrail,
         .billing,
+        .monitoring,
         .inventory,
         .inventoryChanges,
         .iam,

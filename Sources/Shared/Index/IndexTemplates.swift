@@ -121,13 +121,19 @@ public enum IndexTemplates {
         for path in [["@timestamp"], ["cloudspool", "last_seen"], ["inventory", "last_backup_time"], ["inventory", "latest_restorable_time"],
                      ["inventory", "events", "event_time"], ["inventory", "image", "creation_date"], ["inventory", "snapshots", "start_time"],
                      // the change feed (<stem>-changes-YYYY.MM), which this template covers too
-                     ["change", "window", "start"], ["change", "window", "end"], ["change", "events", "time"]] {
+                     ["change", "window", "start"], ["change", "window", "end"], ["change", "events", "time"],
+                     // the monitoring join (instances, summaries, monitoring hosts; last_check is declared with the dashboards' fields)
+                     ["monitoring", "as_of"]] {
             insert(path, date, into: &properties)
         }
         for path in [["inventory", "vcpus"], ["inventory", "memory_mib"], ["inventory", "alarm_count"], ["inventory", "attached_count"], ["inventory", "event_count"],
-                     ["change", "event_count"], ["change", "changed_count"]] {
+                     ["change", "event_count"], ["change", "changed_count"],
+                     ["monitoring", "counts", "monitored"], ["monitoring", "counts", "not_monitored"], ["monitoring", "counts", "unknown"],
+                     ["monitoring", "host_count"], ["monitoring", "candidate_count"]] {
             insert(path, ["type": "long"], into: &properties)
         }
+        // monitoring.monitored ("true", "false", "unknown") is a keyword, never a boolean: unknown is not false (inventoryKeywords).
+        insert(["monitoring", "ambiguous"], ["type": "boolean"], into: &properties)
         insert(["inventory", "memory_gib"], ["type": "double"], into: &properties)
         insert(["inventory", "is_attached"], ["type": "boolean"], into: &properties)
         declareKeywords(inventoryKeywords, into: &properties)
