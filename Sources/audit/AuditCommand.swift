@@ -22,7 +22,7 @@ struct AuditCommand: ParsableCommand {
         digest), 2 configuration or usage error, 3 the audit could not be done (index or spool unreadable).
         """,
         version: CloudspoolVersion.current,
-        subcommands: [Verify.self]
+        subcommands: [Verify.self, Trace.self]
     )
 
     static func main() {
@@ -89,6 +89,39 @@ struct Verify: ParsableCommand {
         let since = try parseSince(since)
         let exit = AuditRunner.run(command: "verify", configPath: options.config, logger: options.logger) { context in
             AuditRunner.verify(context, since: since, collector: collector, json: options.json)
+        }
+        throw ExitCode(exit.rawValue)
+    }
+}
+
+struct Trace: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Trace a document of the index to its raw run, file, manifest entry and raw record.",
+        discussion: """
+        Reads the document (GET <index>/_doc/<id>, or an ids query over every index of the configured prefix), \
+        then its provenance (cloudspool.run_id, cloudspool.raw_file, for CloudTrail cloudspool.log_file): prints \
+        the raw run, the file, its manifest entry, whether the file and the run's chain link are intact, and \
+        which raw record the document holds. --extract prints that record's exact bytes (a CloudTrail record as \
+        in the log file, a CUR row under its header, the raw answer page of an inventory, IAM or S3 document). \
+        Exit 0 when the document traces to intact bytes, 1 when it does not (file altered or missing, run \
+        pruned, record not found).
+        """
+    )
+
+    @OptionGroup var options: AuditOptions
+
+    @Option(name: .long, help: ArgumentHelp("The document id (_id).", valueName: "id"))
+    var id: String
+
+    @Option(name: .long, help: ArgumentHelp("The index (or alias) holding it; default: search every index of the configured prefix.", valueName: "index"))
+    var index: String?
+
+    @Flag(name: .long, help: "Print only the exact raw record (for piping into jq or diff); the verdict is the exit code.")
+    var extract = false
+
+    func run() throws {
+        let exit = AuditRunner.run(command: "trace", configPath: options.config, logger: options.logger) { context in
+            try AuditRunner.trace(context, index: index, id: id, extract: extract, json: options.json)
         }
         throw ExitCode(exit.rawValue)
     }

@@ -197,3 +197,48 @@ def test_pruned_runs_keep_the_chain_and_quarantine_stays_verifiable(pipe):
 def sha(p: Path) -> str:
     import hashlib
     return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+# ====================================================================== trace
+
+def test_trace_a_document_to_its_raw_record(pipe):
+    trail = small_trail(pipe, 306, files=2)
+    pipe.run_all()
+    records = trail.expected_records()
+    event_id = sorted(records)[3]
+    rec = records[event_id]
+    [(index, hit)] = pipe.index.docs(source=True)[event_id]
+    cs = hit["_source"]["cloudspool"]
+    [run] = pipe.spool.raw_runs()
+    assert cs["run_id"] == run.name
+    entry = next(e for e in pipe.spool.manifest(run)["entries"] if e["path"] == cs["raw_file"])
+    assert entry["parameters"]["Key"] == cs["log_file"]
+
+    # by index and id, and by id alone
+    for args in (["--index", index, "--id", event_id], ["--id", event_id]):
+        r = audit(pipe, "trace", *args, json_out=True)
+        assert r.code == 0, r.describe()
+        t = json.loads(r.out)
+        assert t["intact"] and t["run"] == f"raw/cloudtrail/{run.name}" and t["raw_file"] == cs["raw_file"], t
+        assert t["files"][0]["status"] == "intact" and t["files"][0]["manifest_entry"]["sha256"] == entry["sha256"]
+        assert t["matches_record"] is True
+        assert json.loads(t["record"]) == rec
+    r = audit(pipe, "trace", "--index", index, "--id", event_id)
+    assert r.code == 0 and "INTACT" in r.out and cs["raw_file"] in r.out and "holds it unchanged" in r.out, r.out
+
+    # --extract: the exact bytes of the record as the log file holds it
+    r = audit(pipe, "trace", "--index", index, "--id", event_id, "--extract")
+    assert r.code == 0, r.describe()
+    raw = gzip.decompress((run / cs["raw_file"]).read_bytes()).decode()
+    assert r.out in raw and json.loads(r.out) == rec
+
+    # the raw file altered: the trace says so (exit 1)
+    f = run / cs["raw_file"]
+    f.write_bytes(f.read_bytes() + b"\0")
+    r = audit(pipe, "trace", "--id", event_id, json_out=True)
+    assert r.code == 1, r.describe()
+    assert json.loads(r.out)["files"][0]["status"] == "altered"
+
+    # an unknown id
+    r = audit(pipe, "trace", "--id", "no-such-event")
+    assert r.code == 1 and "NOT FOUND" in r.out, r.describe()

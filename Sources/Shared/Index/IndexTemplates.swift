@@ -29,6 +29,8 @@ public enum IndexTemplates {
         properties["cloudspool"] = ["properties": [
             "payload_text": ["type": "text"],
             "log_file": ["type": "keyword", "ignore_above": 2048],
+            "run_id": ["type": "keyword"],
+            "raw_file": ["type": "keyword", "ignore_above": 2048],
         ]]
         properties["userIdentity"] = ["properties": [
             "sessionContext": ["properties": [
@@ -51,7 +53,8 @@ public enum IndexTemplates {
         let properties: [String: Any] = [
             "@timestamp": ["type": "date"],
             "cloud": ["properties": ["provider": ["type": "keyword"], "account": ["properties": ["id": ["type": "keyword"]]]]],
-            "cloudspool": ["properties": ["billing_period": ["type": "keyword"], "revision": ["type": "keyword"], "report_file": ["type": "keyword"]]],
+            "cloudspool": ["properties": ["billing_period": ["type": "keyword"], "revision": ["type": "keyword"], "report_file": ["type": "keyword"],
+                                          "run_id": ["type": "keyword"], "raw_file": ["type": "keyword", "ignore_above": 2048]]],
         ]
         return composable(patterns: ["\(revisionStem)-*"], priority: 200, settings: ["index.mapping.total_fields.limit": 5000],
                           dynamicTemplates: [integersAsDoubles, decimalsAsDoubles, stringsAsKeywords], properties: properties)

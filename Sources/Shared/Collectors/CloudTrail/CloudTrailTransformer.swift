@@ -101,8 +101,8 @@ public final class CloudTrailTransformer: CollectorTransform {
                 }
                 let key = entry.parameters["Key"] ?? entry.path
                 if try transformFile(url, key: key, account: entry.account, region: entry.region, runID: manifest.runId,
-                                     relativePath: entry.path, output: output, resourceEvents: &resourceEvents, moveToQuarantine: only == nil,
-                                     report: &report) {
+                                     relativePath: entry.path, provenance: CloudTrailDocumentBuilder.provenance(runID: manifest.runId, rawFile: entry.path),
+                                     output: output, resourceEvents: &resourceEvents, moveToQuarantine: only == nil, report: &report) {
                     report.add("files")
                 }
                 try output.rotateIfFull()
@@ -135,7 +135,7 @@ public final class CloudTrailTransformer: CollectorTransform {
     }
 
     /// One log file into `output`. Returns false when the file was quarantined.
-    func transformFile(_ url: URL, key: String, account: String?, region: String?, runID: String, relativePath: String,
+    func transformFile(_ url: URL, key: String, account: String?, region: String?, runID: String, relativePath: String, provenance: [UInt8] = [],
                        output: NDJSONOutput, resourceEvents: inout [UInt8], moveToQuarantine: Bool, report: inout RunReport) throws -> Bool {
         let mark = try output.mark()
         let eventsMark = resourceEvents.count
@@ -152,7 +152,8 @@ public final class CloudTrailTransformer: CollectorTransform {
                 try splitter.feed(chunk) { record in
                     records += 1
                     do {
-                        try builder.append(record: record, fileKey: key, account: account, region: region, to: &pending, resourceEvents: &resourceEvents)
+                        try builder.append(record: record, fileKey: key, account: account, region: region, provenance: provenance,
+                                           to: &pending, resourceEvents: &resourceEvents)
                         documents += 1
                     } catch let error as CloudTrailDocumentBuilder.Rejection {
                         rejectedCount += 1
