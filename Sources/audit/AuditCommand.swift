@@ -22,7 +22,7 @@ struct AuditCommand: ParsableCommand {
         digest), 2 configuration or usage error, 3 the audit could not be done (index or spool unreadable).
         """,
         version: CloudspoolVersion.current,
-        subcommands: [Verify.self, Trace.self]
+        subcommands: [Verify.self, Digests.self, Trace.self]
     )
 
     static func main() {
@@ -122,6 +122,36 @@ struct Trace: ParsableCommand {
     func run() throws {
         let exit = AuditRunner.run(command: "trace", configPath: options.config, logger: options.logger) { context in
             try AuditRunner.trace(context, index: index, id: id, extract: extract, json: options.json)
+        }
+        throw ExitCode(exit.rawValue)
+    }
+}
+
+struct Digests: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate CloudTrail log files with the trail's digest files, as `aws cloudtrail validate-logs` does, against what was fetched.",
+        discussion: """
+        For every kept digest (raw/digests/): its RSA signature (SHA256withRSA, with the public key of its \
+        fingerprint from the stored cloudtrail ListPublicKeys answers), its link to the previous digest (hash \
+        and signature), and every log file it names: the fetched copy's uncompressed SHA-256 must be the \
+        digest's. Fetched log files that no digest names although digests cover their time are reported too. \
+        Needs the cloudtrail section (cloudtrail.validate_digests on, so that fetch stores digests and keys).
+        """
+    )
+
+    @OptionGroup var options: AuditOptions
+
+    @Option(name: .long, help: ArgumentHelp("Only digests ending on or after this day or time (YYYY-MM-DD or an ISO 8601 time).", valueName: "date"))
+    var since: String?
+
+    func validate() throws {
+        _ = try parseSince(since)
+    }
+
+    func run() throws {
+        let since = try parseSince(since)
+        let exit = AuditRunner.run(command: "digests", configPath: options.config, logger: options.logger) { context in
+            try AuditRunner.digests(context, since: since, json: options.json)
         }
         throw ExitCode(exit.rawValue)
     }

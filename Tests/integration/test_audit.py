@@ -242,3 +242,189 @@ def test_trace_a_document_to_its_raw_record(pipe):
     # an unknown id
     r = audit(pipe, "trace", "--id", "no-such-event")
     assert r.code == 1 and "NOT FOUND" in r.out, r.describe()
+
+
+# ====================================================================== CloudTrail digests
+
+@pytest.fixture
+def stub(moto):
+    from aws_stub import AwsStub
+    with AwsStub(moto_url=moto.url) as s:
+        yield s
+
+
+class DigestWorld:
+    """A trail with hourly digests signed by a key of the test, the key served by the stub."""
+
+    def __init__(self, pipe, stub, seed: int, files: int = 5):
+        import gen_cloudtrail as gen
+        from datetime import datetime, timezone
+        self.gen = gen
+        self.pipe = pipe
+        self.signer = gen.digest_signer()
+        self.trail = pipe.generate(seed=seed, accounts=1, regions=[REGION], days=1, files_per_prefix=files, records_per_file=3,
+                                   specials=False, digests=False, upload=False)
+        self.logs = sorted((o for o in self.trail.objects if o.kind == "log"), key=lambda o: o.key)
+        self.digests = gen.signed_digests(self.trail, self.signer, pipe.bucket)
+        now = datetime.now(timezone.utc).timestamp()
+        stub.add_public_key(self.signer.der, self.signer.fingerprint, start=now - 30 * 86400, end=now + 86400)
+        pipe.write_config(cloudtrail={"validate_digests": True})
+        pipe.extra_env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = stub.url
+
+    def named(self, log) -> "object":
+        """The digest that names a log file."""
+        return next(d for d in self.digests if log.key.encode() in gzip.decompress(d.body))
+
+    def upload(self, objects=None) -> None:
+        self.trail.upload(self.pipe.s3, self.pipe.bucket, objects=list(objects if objects is not None else self.logs + self.digests))
+
+
+def audit_docs(pipe) -> dict:
+    """The documents of cloudspool-audit-*: (check, s3 key) -> source."""
+    from support import http
+    pipe.index.refresh()
+    st, body = http("POST", f"{pipe.index_url}/cloudspool-audit-*/_search", {"query": {"match_all": {}}, "size": 1000})
+    assert st == 200, body
+    return {(h["_source"]["audit"]["check"], h["_source"]["audit"]["s3_key"]): h["_source"] for h in body["hits"]["hits"]}
+
+
+def test_digests_fetched_validated_and_indexed(pipe, stub):
+    w = DigestWorld(pipe, stub, 311)
+    w.upload()
+    pipe.run_all()
+    # the digests are stored byte for byte with their signature, and the keys CloudTrail signs with
+    [run] = [r for r in (pipe.spool.root / "raw" / "digests").iterdir()]
+    m = json.loads((run / "manifest.json").read_text())
+    stored = {e["parameters"]["Key"]: e for e in m["entries"] if e["parameters"].get("Role") == "digest"}
+    assert set(stored) == {d.key for d in w.digests}
+    for d in w.digests:
+        e = stored[d.key]
+        assert e["parameters"]["Signature"] == d.metadata["signature"]
+        assert e["parameters"]["SignatureAlgorithm"] == "SHA256withRSA"
+        assert (run / e["path"]).read_bytes() == d.body
+    keys = [e for e in m["entries"] if e["operation"] == "ListPublicKeys"]
+    assert len(keys) == 1 and keys[0]["region"] == REGION
+    assert [r["op"] for r in stub.requests("ListPublicKeys")] == ["ListPublicKeys"]
+
+    # the audit command: everything valid
+    r = audit(pipe, "digests")
+    assert r.code == 0 and "VALID" in r.out, r.describe()
+    report = json.loads(audit(pipe, "digests", json_out=True).out)
+    assert report["intact"] and report["summary"]["digests"] == len(w.digests)
+    assert report["summary"]["valid"] == len(w.logs) and report["summary"]["log_files"] == len(w.logs)
+    assert [d["chain"] for d in report["digests"]] == ["start"] + ["linked"] * (len(w.digests) - 1)
+
+    # the documents: one per digest, one per log file, all valid
+    docs = audit_docs(pipe)
+    assert {k for k in docs if k[0] == "cloudtrail_digest"} == {("cloudtrail_digest", d.key) for d in w.digests}
+    assert {k for k in docs if k[0] == "cloudtrail_log"} == {("cloudtrail_log", o.key) for o in w.logs}
+    assert {d["audit"]["status"] for d in docs.values()} == {"valid"}, [d["audit"] for d in docs.values() if d["audit"]["status"] != "valid"]
+    log_doc = docs[("cloudtrail_log", w.logs[0].key)]
+    assert log_doc["audit"]["run"] == pipe.spool.raw_runs()[0].name and log_doc["audit"]["file"] == "objects/" + w.logs[0].key
+
+    # and verify covers the digests' raw runs too (their own chain)
+    report = verify(pipe, code=0)
+    assert {x["collector"] for x in report["runs"]} == {"cloudtrail", "digests"}
+
+
+def test_digests_find_tampered_removed_unsigned_and_forged(pipe, stub):
+    w = DigestWorld(pipe, stub, 312, files=6)
+    gen = w.gen
+    logs = w.logs
+    altered, removed = logs[1], logs[2]
+    # altered in the bucket before fetch: the copy is intact as captured, but not what CloudTrail delivered
+    recs = json.loads(gzip.decompress(altered.body))["Records"]
+    recs[0]["eventName"] = "NothingToSeeHere"
+    altered_body = gzip.compress(json.dumps({"Records": recs}).encode())
+    # a log file nobody delivered, inside the digests' time
+    import random
+    t = gen.log_delivery(logs[3].key) + __import__("datetime").timedelta(minutes=2)
+    planted = gen.log_object(random.Random(5), pipe.prefix, w.trail.org_id, w.trail.accounts[0], REGION, t,
+                             gen.make_records(random.Random(6), w.trail.accounts, w.trail.accounts[0], REGION,
+                                              t - __import__("datetime").timedelta(minutes=5), t, 2))
+    # a forged digest (signature of another key) and a digest deleted from the chain
+    forged = w.named(logs[4])
+    other = gen.digest_signer()
+    forged.metadata = dict(forged.metadata, signature=other.sign(b"not what CloudTrail signed"))
+    i = w.digests.index(forged)
+    deleted = w.digests[i + 2]
+    after_deleted = w.digests[i + 3]
+    objects = [o for o in logs if o is not removed and o is not altered] + [o for o in w.digests if o is not deleted] + [planted]
+    w.upload(objects)
+    pipe.s3.put_object(Bucket=pipe.bucket, Key=altered.key, Body=altered_body)
+    pipe.run_all()
+
+    report = json.loads(audit(pipe, "digests", json_out=True).out)
+    assert not report["intact"]
+    by_key = {d["s3_key"]: d for d in report["digests"]}
+    assert by_key[forged.key]["status"] == "invalid" and "does not verify" in by_key[forged.key]["problems"][0], by_key[forged.key]
+    # the next digest names the real signature of its predecessor: the replacement shows in the chain too
+    after_forged = w.digests[i + 1]
+    assert by_key[after_forged.key]["chain"] == "broken" and "replaced" in by_key[after_forged.key]["problems"][0]
+    assert by_key[after_deleted.key]["status"] == "invalid" and by_key[after_deleted.key]["chain"] == "broken"
+    assert deleted.key not in by_key
+    logs_by_key = {l["s3_key"]: l for d in report["digests"] for l in d["log_files"]}
+    assert logs_by_key[altered.key]["status"] == "altered"
+    assert logs_by_key[removed.key]["status"] == "missing"
+    assert [u["s3_key"] for u in report["undigested"]] == [planted.key]
+    invalid = {d["s3_key"] for d in report["digests"] if d["status"] == "invalid"}
+    assert invalid == {forged.key, after_forged.key, after_deleted.key}, invalid
+    r = audit(pipe, "digests")
+    assert r.code == 1 and "INVALID" in r.out, r.describe()
+
+    # the same in the index
+    docs = audit_docs(pipe)
+    status = {k: d["audit"]["status"] for k, d in docs.items()}
+    assert status[("cloudtrail_digest", forged.key)] == "invalid"
+    assert status[("cloudtrail_digest", after_deleted.key)] == "invalid"
+    assert status[("cloudtrail_digest", after_forged.key)] == "invalid"
+    assert status[("cloudtrail_log", altered.key)] == "altered"
+    assert status[("cloudtrail_log", removed.key)] == "missing"
+    assert status[("cloudtrail_log", planted.key)] == "no_digest"
+    bad = {k for k, v in status.items() if v != "valid"}
+    assert bad == {("cloudtrail_digest", forged.key), ("cloudtrail_digest", after_forged.key), ("cloudtrail_digest", after_deleted.key),
+                   ("cloudtrail_log", altered.key),
+                   ("cloudtrail_log", removed.key), ("cloudtrail_log", planted.key)}, bad
+
+    # what was captured is intact: the capture check and the digest check answer different questions
+    verify(pipe, code=0)
+
+
+def test_digest_validation_without_the_permission_says_what_to_do(pipe, stub):
+    w = DigestWorld(pipe, stub, 313, files=2)
+    w.upload()
+    stub.fail("ListPublicKeys", status=400, code="AccessDeniedException",
+              message="User is not authorized to perform: cloudtrail:ListPublicKeys")
+    r = pipe.run("fetch")
+    assert r.code == 3, r.describe()
+    assert "ListPublicKeys" in r.err and "iam-policy.json" in r.err, r.err
+    pipe.expect("transform")
+    report = json.loads(audit(pipe, "digests", json_out=True).out)
+    assert {d["status"] for d in report["digests"]} == {"invalid"}
+    assert all("no public key" in d["problems"][0] for d in report["digests"])
+
+
+def test_digests_checked_as_they_arrive_across_runs(pipe, stub):
+    """Digests fetched after their log files (in a later run) are checked then; the chain continues
+    across transform runs; log files whose digest has not come yet are not reported."""
+    w = DigestWorld(pipe, stub, 314, files=6)
+    half = len(w.digests) // 2
+    w.upload(w.logs + w.digests[:half])
+    pipe.run_all()
+    docs = audit_docs(pipe)
+    assert {k for k in docs if k[0] == "cloudtrail_digest"} == {("cloudtrail_digest", d.key) for d in w.digests[:half]}
+    assert {d["audit"]["status"] for d in docs.values()} == {"valid"}, [d["audit"] for d in docs.values()]
+    named_first = {k for k in docs if k[0] == "cloudtrail_log"}
+
+    w.upload(w.digests[half:])
+    pipe.run_all()
+    docs = audit_docs(pipe)
+    assert {k for k in docs if k[0] == "cloudtrail_digest"} == {("cloudtrail_digest", d.key) for d in w.digests}
+    assert {k for k in docs if k[0] == "cloudtrail_log"} == {("cloudtrail_log", o.key) for o in w.logs}
+    assert named_first < {k for k in docs if k[0] == "cloudtrail_log"}
+    assert {d["audit"]["status"] for d in docs.values()} == {"valid"}, [d["audit"] for d in docs.values() if d["audit"]["status"] != "valid"]
+    assert docs[("cloudtrail_digest", w.digests[half].key)]["audit"]["digest"]["chain"] == "linked"
+    assert len(list((pipe.spool.root / "raw" / "digests").iterdir())) == 2
+    state = json.loads((pipe.spool.root / "state" / "audit-digests.json").read_text())["state"]
+    assert state["pending"] == [] and state["undigested"] == {}
+    assert audit(pipe, "digests").code == 0

@@ -76,6 +76,14 @@ public enum AuditRunner {
         return Outcome(output: json ? report.json(scope: scope) : report.text(scope: scope), exit: report.intact ? .intact : .mismatch)
     }
 
+    /// `digests`: CloudTrail log file integrity over everything kept.
+    public static func digests(_ context: AuditContext, since: Date?, json: Bool) throws -> Outcome {
+        let settings = try context.config.requireCloudTrail()
+        let report = DigestAudit(layout: context.layout, bucket: settings.bucket, startDate: settings.startDate, now: context.clock.now(), since: since).run()
+        let scope = "s3://\(settings.bucket) as kept in \(context.layout.root.path) (\(since.map { "digests since \(UTCDate.iso8601($0))" } ?? "every kept digest"))"
+        return Outcome(output: json ? report.json(scope: scope) : report.text(scope: scope), exit: report.intact ? .intact : .mismatch)
+    }
+
     /// `trace`: a document of the index back to its raw run, file, manifest entry and raw record.
     /// With `extract`, stdout gets the raw record's bytes only (the verdict is in the exit code and on stderr).
     public static func trace(_ context: AuditContext, index: String?, id: String, extract: Bool, json: Bool) throws -> Outcome {

@@ -161,6 +161,26 @@ public enum IndexTemplates {
                           dynamicTemplates: [stringsAsKeywords], properties: properties)
     }
 
+    /// The template of the audit indices (`<prefix>cloudspool-audit-*`): the
+    /// results of CloudTrail digest validation, one document per digest and
+    /// per log file, with `audit.status` and `audit.check` as keywords to count by.
+    public static func audit(indexPattern: String) -> Data {
+        let date: [String: Any] = ["type": "date"]
+        let properties: [String: Any] = [
+            "@timestamp": date,
+            "cloud": ["properties": ["provider": ["type": "keyword"], "region": ["type": "keyword"], "account": ["properties": ["id": ["type": "keyword"]]]]],
+            "audit": ["properties": [
+                "check": ["type": "keyword"], "status": ["type": "keyword"], "reason": ["type": "text"],
+                "s3_bucket": ["type": "keyword"], "s3_key": ["type": "keyword", "ignore_above": 2048],
+                "run": ["type": "keyword"], "file": ["type": "keyword", "ignore_above": 2048],
+                "digest": ["properties": ["key": ["type": "keyword", "ignore_above": 2048], "start": date, "end": date, "log_files": ["type": "long"],
+                                          "chain": ["type": "keyword"], "fingerprint": ["type": "keyword"]]],
+            ] as [String: Any]],
+            "cloudspool": ["properties": ["collector": ["type": "keyword"], "run_id": ["type": "keyword"], "raw_file": ["type": "keyword", "ignore_above": 2048]]],
+        ]
+        return composable(patterns: [indexPattern], priority: 200, settings: [:], dynamicTemplates: [stringsAsKeywords], properties: properties)
+    }
+
     /// A composable index template: never guess dates or numbers from text,
     /// the given dynamic templates, the given fields, marked as cloudspool's.
     /// Sorted keys: the same bytes every run.
