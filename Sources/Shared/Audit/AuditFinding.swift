@@ -66,7 +66,7 @@ enum FileDigest {
         var parts: [String] = []
         if actual.size != size { parts.append("size \(actual.size), the manifest says \(size)") }
         if actual.sha256 != sha256 { parts.append("SHA-256 \(actual.sha256), the manifest says \(sha256)") }
-        return parts.joined(separator: "; ")
+        return parts.joined(separator: "; ") + ": it changed after fetch stored it; check who can write the spool, restore it from a backup"
     }
 }
 

@@ -194,12 +194,12 @@ public struct CaptureVerifier: Sendable {
                 result.quarantinedFiles += 1   // verified with the quarantine
             } else {
                 finding(.missing, relative(url), "listed in the manifest (\(entry.size) bytes, SHA-256 \(entry.sha256)) but not in the run"
-                        + (location == "raw" ? " nor in quarantine" : ""))
+                        + (location == "raw" ? " nor in quarantine" : "") + ": it was removed; restore it from a backup, check who can write the spool")
             }
         }
         for path in checkFiles ? SpoolFiles.regularFiles(under: folder) : [] where path != RawRunManifest.fileName && !listed.contains(path) {
             let url = folder.appendingPathComponent(path)
-            finding(.unlisted, relative(url), "not in the manifest (\(SpoolFiles.size(url)) bytes): fetch did not store it")
+            finding(.unlisted, relative(url), "not in the manifest (\(SpoolFiles.size(url)) bytes): fetch did not store it; check who put it there, then remove it")
         }
         for path in checkFiles ? SpoolFiles.nonRegularFiles(under: folder) : [] {
             finding(.unlisted, relative(folder.appendingPathComponent(path)), "not a regular file (a link?): fetch never writes one")
@@ -378,12 +378,12 @@ public struct CaptureVerifier: Sendable {
             guard let previous = byID[previousId] else {
                 // The predecessor of a pruned run may have been pruned before records were kept, or folded into the count.
                 if pruned?.covers(previousId) == true || node.location == "pruned" { continue }
-                problem(node.runId, "its previous run \(previousId) is gone: not in raw/, not in quarantine, not recorded as pruned by retention (deleted?)")
+                problem(node.runId, "its previous run \(previousId) is gone: not in raw/, not in quarantine, not recorded as pruned by retention (deleted?); restore it from a backup, check who can write the spool")
                 continue
             }
             if previous.manifestSHA256 != node.previousManifestSHA256 {
                 let was = node.previousManifestSHA256 ?? "-"
-                problem(previousId, "the manifest of \(previousId) (\(previous.location)) has SHA-256 \(previous.manifestSHA256.isEmpty ? "(unreadable)" : previous.manifestSHA256) but was \(was) when \(node.runId) was committed: it was rewritten")
+                problem(previousId, "the manifest of \(previousId) (\(previous.location)) has SHA-256 \(previous.manifestSHA256.isEmpty ? "(unreadable)" : previous.manifestSHA256) but was \(was) when \(node.runId) was committed: it was rewritten; restore it from a backup, check who can write the spool")
             }
         }
         if legacy > 0 {
@@ -398,10 +398,10 @@ public struct CaptureVerifier: Sendable {
         }
         if let node = byID[head.runId] {
             if node.manifestSHA256 != head.manifestSHA256 {
-                problem(head.runId, "the manifest of the newest run \(head.runId) has SHA-256 \(node.manifestSHA256) but was \(head.manifestSHA256) when it was committed: it was rewritten")
+                problem(head.runId, "the manifest of the newest run \(head.runId) has SHA-256 \(node.manifestSHA256) but was \(head.manifestSHA256) when it was committed: it was rewritten; restore it from a backup, check who can write the spool")
             }
         } else if pruned?.covers(head.runId) != true {
-            problem(head.runId, "the newest committed run \(head.runId) (state/audit-chain-\(name).json) is gone: not in raw/, not in quarantine, not pruned (deleted?)")
+            problem(head.runId, "the newest committed run \(head.runId) (state/audit-chain-\(name).json) is gone: not in raw/, not in quarantine, not pruned (deleted?); restore it from a backup, check who can write the spool")
         }
         if let following = successors[head.runId], following.count == 1 {
             report.notes.append("\(name): run \(following[0]) follows the chain head on record (a fetch was committing it, or was killed between its rename and the record); its link is checked")

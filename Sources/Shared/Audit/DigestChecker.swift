@@ -131,7 +131,7 @@ public struct DigestChecker: Sendable {
                 outcome.chain = "start in spool"
             case .missing:
                 outcome.chain = "broken"
-                outcome.problems.append("the previous digest \(digest.previousKey ?? "?") is not in the spool although older digests of the chain are: it was deleted before fetch could store it, or removed from the spool")
+                outcome.problems.append("the previous digest \(digest.previousKey ?? "?") is not in the spool although older digests of the chain are: it was deleted before fetch could store it, or removed from the spool; check who can delete from the trail bucket and the spool")
             }
         }
         for file in digest.logFiles {
@@ -161,10 +161,10 @@ public struct DigestChecker: Sendable {
                 out.actualSHA256 = actual
                 out.status = actual == file.hashValue ? .valid : .altered
                 out.detail = actual == file.hashValue ? "SHA-256 of its content as the digest states"
-                    : "SHA-256 of its content is \(actual), the digest states \(file.hashValue): it is not what CloudTrail delivered"
+                    : "SHA-256 of its content is \(actual), the digest states \(file.hashValue): it is not what CloudTrail delivered; check who can write the trail bucket"
             } catch {
                 out.status = .altered
-                out.detail = "cannot be decompressed (\(StageRunner.describe(error))): it is not what CloudTrail delivered"
+                out.detail = "cannot be decompressed (\(StageRunner.describe(error))): it is not what CloudTrail delivered; check who can write the trail bucket"
             }
             return out
         }
@@ -179,7 +179,7 @@ public struct DigestChecker: Sendable {
             out.status = .pending
             out.detail = "not fetched yet (the digest is recent)"
         } else {
-            out.detail = "named by the digest but never fetched: deleted from the bucket before fetch could store it, or its raw run was removed from the spool"
+            out.detail = "named by the digest but never fetched: deleted from the bucket before fetch could store it, or its raw run was removed from the spool; check who can delete from both"
         }
         return out
     }

@@ -114,7 +114,7 @@ public enum DigestValidator {
         }
         let valid = publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: Data(digest.signedText.utf8),
                                                padding: .insecurePKCS1v1_5)
-        return valid ? nil : "the signature does not verify with the public key \(digest.fingerprint): the digest was altered or forged"
+        return valid ? nil : "the signature does not verify with the public key \(digest.fingerprint): the digest was altered or forged; check who can write the trail bucket"
     }
 
     /// Why the digest's link to `previous` does not hold, nil when it does.
@@ -126,7 +126,7 @@ public enum DigestValidator {
         if let signature = digest.previousSignature, signature.lowercased() != previous.signature?.lowercased() {
             problems.append("the previous digest's signature is not the one this digest names")
         }
-        return problems.isEmpty ? nil : problems.joined(separator: "; ") + ": the previous digest was replaced"
+        return problems.isEmpty ? nil : problems.joined(separator: "; ") + ": the previous digest was replaced; check who can write the trail bucket"
     }
 
     /// Hex SHA-256 of a gzip'd log file's uncompressed content (what digests state).
