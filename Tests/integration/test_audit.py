@@ -428,3 +428,53 @@ def test_digests_checked_as_they_arrive_across_runs(pipe, stub):
     state = json.loads((pipe.spool.root / "state" / "audit-digests.json").read_text())["state"]
     assert state["pending"] == [] and state["undigested"] == {}
     assert audit(pipe, "digests").code == 0
+
+
+def test_trace_a_billing_line_item_to_its_csv_row(pipe):
+    import csv
+    import io
+
+    import gen_cur as g
+    from support import DELETE, http
+    rep = g.generate(g.Spec(mode="legacy", bucket=pipe.bucket, prefix="cur", name="audit-cur", seed=7, rows=20,
+                            closed_months=0, revisions=1, files=1))
+    pipe.write_config(cloudtrail=DELETE, billing={"bucket": pipe.bucket, "prefix": "cur", "report_name": "audit-cur", "months": 1})
+    for rev in rep.revisions():
+        rep.publish_revision(pipe.s3, pipe.bucket, rev)
+    pipe.run_all()
+    pipe.index.refresh()
+    st, body = http("POST", f"{pipe.index_url}/awsbilling-*/_search", {"query": {"match_all": {}}, "size": 1, "sort": [{"_id": "asc"}]})
+    assert st == 200 and body["hits"]["hits"], body
+    hit = body["hits"]["hits"][0]
+    cs = hit["_source"]["cloudspool"]
+    [run] = sorted((pipe.spool.root / "raw" / "billing").iterdir())
+    assert cs["run_id"] == run.name and (run / cs["raw_file"]).is_file()
+
+    r = audit(pipe, "trace", "--index", hit["_index"], "--id", hit["_id"], json_out=True)
+    assert r.code == 0, r.describe()
+    t = json.loads(r.out)
+    assert t["intact"] and t["run"] == f"raw/billing/{run.name}" and t["files"][0]["status"] == "intact"
+    r = audit(pipe, "trace", "--index", hit["_index"], "--id", hit["_id"], "--extract")
+    assert r.code == 0, r.describe()
+    header, row = list(csv.reader(io.StringIO(r.out)))
+    fields = dict(zip(header, row))
+    assert fields["identity/LineItemId"] == hit["_source"]["identity"]["LineItemId"]
+
+
+def test_a_log_file_named_before_it_was_fetched_is_checked_when_it_comes(pipe, stub):
+    w = DigestWorld(pipe, stub, 315, files=4)
+    late = max(w.logs, key=lambda o: o.key)       # the newest: fetch still lists it when it comes late
+    w.upload([o for o in w.logs if o is not late] + w.digests)
+    pipe.run_all()
+    assert audit_docs(pipe)[("cloudtrail_log", late.key)]["audit"]["status"] == "missing"
+    state = json.loads((pipe.spool.root / "state" / "audit-digests.json").read_text())["state"]
+    assert list(state["awaited"]) == [late.key]
+
+    w.upload([late])
+    pipe.run_all()
+    doc = audit_docs(pipe)[("cloudtrail_log", late.key)]
+    assert doc["audit"]["status"] == "valid", doc["audit"]
+    assert doc["audit"]["digest"]["key"] == w.named(late).key
+    state = json.loads((pipe.spool.root / "state" / "audit-digests.json").read_text())["state"]
+    assert state["awaited"] == {} and state["undigested"] == {}
+    assert audit(pipe, "digests").code == 0

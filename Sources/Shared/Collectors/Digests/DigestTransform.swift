@@ -91,12 +91,12 @@ public final class DigestTransform: CollectorTransform {
         guard !newRuns.isEmpty || !state.pending.isEmpty || !state.coverage.isEmpty else { return }
         let now = clock.now()
         var out: [UInt8] = []
-        var notes: [String] = []
-        let keys = DigestAudit.publicKeys(layout: layout, notes: &notes)
-        for note in notes { logger.warning("public keys", metadata: ["problem": "\(note)"]) }
         let logRuns = SpoolFiles.list(layout.raw(CloudTrailFetcher.collector)).filter { RunID($0) != nil }
-        let checker = DigestChecker(layout: layout, bucket: settings.bucket, keys: keys, now: now, fetchedFrom: settings.startDate.addingTimeInterval(-86_400),
-                                    keptFrom: DigestAudit.prunedUpTo(layout: layout))
+        func checker(_ keys: DigestPublicKeys) -> DigestChecker {
+            DigestChecker(layout: layout, bucket: settings.bucket, keys: keys, now: now, fetchedFrom: settings.startDate.addingTimeInterval(-86_400),
+                          keptFrom: DigestAudit.prunedUpTo(layout: layout))
+        }
+        let logChecker = checker(DigestPublicKeys())
 
         // 1. The digests fetched since the last run.
         for folder in newRuns {
@@ -118,7 +118,7 @@ public final class DigestTransform: CollectorTransform {
                 if let awaited = state.awaited.removeValue(forKey: key) {
                     // Named by a digest before it was fetched: check it now.
                     let file = CloudTrailDigest.LogFile(bucket: settings.bucket, key: key, hashValue: awaited.hash, hashAlgorithm: "SHA-256")
-                    let outcome = checker.checkLog(file, namedAt: awaited.digestEnd) { _ in location }
+                    let outcome = logChecker.checkLog(file, namedAt: awaited.digestEnd) { _ in location }
                     AuditDocuments.append(outcome, timestamp: .string(UTCDate.iso8601(awaited.digestEnd)), index: AuditDocuments.index(naming, awaited.digestEnd),
                                           digestKey: awaited.digestKey, provenance: Self.provenance(awaited.digestRun, awaited.digestPath), to: &out)
                     report.add("audit_log_files")
@@ -130,6 +130,9 @@ public final class DigestTransform: CollectorTransform {
         state.scannedLogRuns = logRuns
         // 3. The digests whose log files are here (or whose time is up), each chain oldest first.
         let locate: (String) -> LogFileLocation? = { state.undigested[$0]?.location }
+        var notes: [String] = []
+        let checker = state.pending.isEmpty ? logChecker : checker(DigestAudit.publicKeys(layout: layout, notes: &notes))
+        for note in notes { logger.warning("a stored ListPublicKeys answer cannot be read", metadata: ["problem": "\(note)"]) }
         var blocked = Set<String>()
         var done = Set<String>()
         for (chain, members) in Dictionary(grouping: state.pending, by: { DigestNaming.chainID($0.key) ?? $0.key }).sorted(by: { $0.key < $1.key }) {
