@@ -11,7 +11,9 @@ LOGDIR    ?= /var/log/cloudspool
 CLOUDSPOOL_USER ?= cloudspool
 BINARIES  := cloudspool-fetch cloudspool-transform cloudspool-load cloudspool-audit
 
-.PHONY: build install uninstall test
+SHAREDIR  ?= $(PREFIX)/share/cloudspool
+
+.PHONY: build install uninstall test dashboards
 
 build:
 	swift build -c release
@@ -24,6 +26,8 @@ install: build
 	test -e $(CONFDIR)/cloudspool.yaml || install -m 0640 -o root -g $(CLOUDSPOOL_USER) cloudspool.example.yaml $(CONFDIR)/cloudspool.yaml
 	install -m 0644 cloudspool.example.yaml $(CONFDIR)/cloudspool.example.yaml
 	install -m 0644 iam-policy.json $(CONFDIR)/iam-policy.json
+	install -d -m 0755 $(SHAREDIR)
+	install -m 0644 dashboards/cloudspool-dashboards.ndjson $(SHAREDIR)/cloudspool-dashboards.ndjson
 	install -d -m 0750 -o $(CLOUDSPOOL_USER) -g $(CLOUDSPOOL_USER) $(SPOOL) $(LOGDIR)
 	sed 's|/usr/local/bin|$(BINDIR)|; s|^CLOUDSPOOL_CONFIG=.*|CLOUDSPOOL_CONFIG=$(CONFDIR)/cloudspool.yaml|' cron.d/cloudspool > $(CRONDIR)/cloudspool
 	chmod 0644 $(CRONDIR)/cloudspool
@@ -33,7 +37,13 @@ uninstall:
 	rm -f $(CRONDIR)/cloudspool
 	for b in $(BINARIES); do rm -f $(BINDIR)/$$b; done
 	rm -f $(CONFDIR)/cloudspool.example.yaml $(CONFDIR)/iam-policy.json
+	rm -rf $(SHAREDIR)
 	@echo "removed the programs and the cron file; kept $(CONFDIR)/cloudspool.yaml, $(SPOOL) and $(LOGDIR) (remove them by hand if you mean to)"
 
 test:
 	bash scripts/test.sh
+
+# Import the dashboards into Kibana / OpenSearch Dashboards:  make dashboards URL=https://host:5601 [SPACE=name]
+dashboards: build
+	.build/release/cloudspool-load --install-dashboards --dashboards-file dashboards/cloudspool-dashboards.ndjson \
+		$(if $(URL),--dashboards-url $(URL)) $(if $(SPACE),--space $(SPACE)) $(if $(CONFIG),--config $(CONFIG))

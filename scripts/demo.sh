@@ -19,7 +19,9 @@
 #    and AWS Backup ListBackupJobs (scripts/demo_estate.py stub, Tests/integration/aws_stub.py)
 # 5. writes a config to .demo/ and runs cloudspool-fetch (every collector), -transform
 #    and -load, then cloudspool-load --status
-# 6. shows what was indexed, then stops the peers (also on error or Ctrl-C)
+# 6. shows what was indexed
+# 7. prints, per dashboard section, the figures its metric panels show, computed by running the
+#    panels' own queries (scripts/dashboard_figures.py), then stops the peers (also on error or Ctrl-C)
 #
 # DEMO_DIR (default <repo>/.demo) holds the config, the spool and the peer logs.
 # CLOUDSPOOL_BIN_DIR, when set, names prebuilt binaries and skips the build.
@@ -36,22 +38,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # ---------------------------------------------------------------- 1. install
 say "checking prerequisites"
-missing_deb=()
-for p in libcurl4-openssl-dev zlib1g-dev; do
-    dpkg -s "$p" >/dev/null 2>&1 || missing_deb+=("$p")
-done
-if [ "${#missing_deb[@]}" -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    echo "installing ${missing_deb[*]}"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing_deb[@]}"
-fi
-if ! python3 -c 'import moto, osmem_server, boto3, yaml, pytest' 2>/dev/null \
-   || ! python3 -c 'import shutil, sys, pathlib; sys.exit(0 if (pathlib.Path(sys.executable).parent / "moto_server").exists() or shutil.which("moto_server") else 1)'; then
-    echo "installing Python packages"
-    python3 -m pip install -q 'moto[server]' osmem-server boto3 pytest awscli
-fi
-echo "ok"
+bash scripts/install-deps.sh
 
 # ---------------------------------------------------------------- 2. build
 if [ -n "${CLOUDSPOOL_BIN_DIR:-}" ]; then
@@ -364,6 +351,15 @@ sys.exit(1 if problems else 0)
 PY
 check=$?
 set -e
+
+# ---------------------------------------------------------------- 7. dashboards
+say "dashboards: what each section's metric panels show (their own queries; dashboards/cloudspool-dashboards.ndjson)"
+read -r FIG_FROM FIG_TO < <(python3 -c 'import datetime as d; t=d.date.today(); a=(t.replace(day=1)-d.timedelta(days=1)).replace(day=1); b=(t.replace(day=28)+d.timedelta(days=4)).replace(day=1); print(a, b)')
+set +e
+python3 scripts/dashboard_figures.py --url "$OSMEM_URL" --from "$FIG_FROM" --to "$FIG_TO"
+figures=$?
+set -e
+if [ "$check" = 0 ]; then check=$figures; fi
 echo
 echo "spool: $DEMO/spool   config: $DEMO/cloudspool.yaml   logs: $DEMO/logs"
 [ "$rc_all" = 0 ] && exit "$check" || exit "$rc_all"

@@ -208,13 +208,12 @@ def cmd_build(a) -> int:
 
 # ---------------------------------------------------------------- the stub
 
-def cmd_stub(a) -> int:
+def populate_stub(stub, ledger: dict, now: float) -> tuple:
+    """The ledger's CloudTrail events and backup jobs, into an aws_stub.AwsStub; (events, jobs) added."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "Tests" / "integration"))
-    from aws_stub import AwsStub, backup_job, event
+    from aws_stub import backup_job, event
 
-    ledger = json.loads(Path(a.ledger).read_text())
-    now, H = time.time(), 3600.0
-    stub = AwsStub(moto_url=a.endpoint_url).start()
+    H = 3600.0
     n_events = n_jobs = 0
     for u in ledger["units"]:
         acct, region = u["account"], u["region"]
@@ -235,6 +234,16 @@ def cmd_stub(a) -> int:
                                                      created=now - 20 * H, completed=now - 19 * H, resource_type="RDS",
                                                      resource_name="orders-db"))
         n_jobs += 1
+    return n_events, n_jobs
+
+
+def cmd_stub(a) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "Tests" / "integration"))
+    from aws_stub import AwsStub
+
+    ledger = json.loads(Path(a.ledger).read_text())
+    stub = AwsStub(moto_url=a.endpoint_url).start()
+    n_events, n_jobs = populate_stub(stub, ledger, time.time())
     stop = threading.Event()
     for s in (signal.SIGTERM, signal.SIGHUP):      # Ctrl-C goes to demo.sh, which stops us
         signal.signal(s, lambda *_: stop.set())

@@ -60,6 +60,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -612,6 +613,71 @@ def _kill_loop(case: Case, stage: str, seconds: float, kills: int) -> None:
     case.note(f"{stage}: undisturbed run {seconds:.2f}s; kills (delay s, landed) {landed}")
     n = sum(1 for _, h in landed if h)
     case.check(n >= min(2, kills), f"only {n} SIGKILL(s) landed while {stage} was running: {landed}")
+
+
+def _term_once(case: Case, stage: str, seconds: float) -> None:
+    """SIGTERM one run of `stage` in the middle of its work: it stops at the next safe point, says so on
+    one line and exits 143; nothing half-written is visible; the next run finishes the work."""
+    for attempt in range(3):
+        p = busy_retry(case.pipe.popen, stage)
+        time.sleep(0.05 + seconds * case.rng.uniform(0.2, 0.5))
+        if p.poll() is not None:
+            seconds /= 2
+            continue
+        os.kill(p.pid, signal.SIGTERM)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            case.problem(f"{stage} did not stop within 30 s of SIGTERM")
+            return
+        out = p.out_path.read_text()
+        case.record(stage, p.returncode)
+        case.check(p.returncode == 143, f"{stage} exited {p.returncode} after SIGTERM, want 143: {out[-300:]}")
+        case.check("stopped by SIGTERM" in out, f"{stage} did not say it was stopped: {out[-300:]}")
+        case.check("stopped:" in out, f"{stage} printed no summary line after SIGTERM: {out[-300:]}")
+        bad = case.pipe.spool.check_invariants()
+        case.check(not bad, f"after SIGTERM of {stage}: {bad[:3]}")
+        case.out.message = next((l for l in out.splitlines() if "stopped by SIGTERM" in l), "")[:200]
+        return
+    case.note(f"{stage} finished before SIGTERM could land ({seconds:.2f}s runs)")
+
+
+def case_term_stages(case: Case) -> None:
+    q = case.suite.quick
+    case.pipe.write_config(transform={"max_file_bytes": 8192}, cloudtrail={"batch_objects": 4},
+                           index={"bulk_max_bytes": 16384, "bulk_concurrency": 1})
+    p = case.proxy(case.osmem.url)
+    p.add_rule(mode="stall", path=r"_bulk$", seconds=0.02, count=None)
+    case.pipe.write_config(index={"url": p.url})
+    trail = case.trail(accounts=2, regions=[REGION, "us-east-1"], days=1, files_per_prefix=8 if q else 12,
+                       records_per_file=40)
+    slow = case.proxy(case.suite.moto.url)
+    slow.add_rule(mode="stall", method="GET", path=r"\.json\.gz$", seconds=0.02, count=None)
+    for stage in ("fetch", "transform", "load"):
+        env = case.aws_env(slow.url) if stage == "fetch" else None
+        t = time.monotonic()
+        probe = busy_retry(case.pipe.popen, stage, env=env) if stage == "fetch" else None
+        if probe is not None:
+            # fetch: SIGTERM the first run itself (the work is all ahead of it)
+            time.sleep(0.3)
+            if probe.poll() is None:
+                os.kill(probe.pid, signal.SIGTERM)
+                probe.wait(timeout=30)
+                out = probe.out_path.read_text()
+                case.record(stage, probe.returncode)
+                case.check(probe.returncode == 143 and "stopped by SIGTERM" in out, f"fetch after SIGTERM: exit {probe.returncode}: {out[-300:]}")
+                case.check(not case.pipe.spool.check_invariants(), "a partial file is visible after SIGTERM of fetch")
+            else:
+                case.note("fetch finished before SIGTERM")
+            case.run("fetch", codes=(0,), env=env)
+            continue
+        _term_once(case, stage, max(0.2, time.monotonic() - t))
+        case.run(stage, codes=(0,))
+    case.measure_trail(trail)
+    case.quarantine()
+    case.audit()
 
 
 def case_kill_fetch(case: Case) -> None:
@@ -1183,6 +1249,72 @@ def case_bad_event_time(case: Case) -> None:
     _corrupt_case(case, "bad_event_time")
 
 
+def case_bad_event_time_year_zero(case: Case) -> None:
+    _corrupt_case(case, "year_zero_event_time")
+
+
+def case_bad_invalid_utf8(case: Case) -> None:
+    trail = case.trail(files_per_prefix=2, records_per_file=6)
+    bad = gen.corrupt_objects(case.seed, case.pipe.prefix, trail.org_id, trail.accounts[0], REGION, trail.spec.start,
+                              kinds=["invalid_utf8"], accounts=trail.accounts)
+    trail.add(bad)
+    trail.upload(case.pipe.s3, case.bucket, objects=bad)
+    case.run("fetch", codes=(0,))
+    rt = case.run("transform", codes=(0,), why="invalid UTF-8 inside a string is replaced by U+FFFD and counted")
+    case.check("utf8_repaired=1" in rt.out, f"transform does not count the repaired record: {rt.out.strip()[-200:]}")
+    for f in case.pipe.spool.ndjson_files():
+        try:
+            f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            case.problem(f"{f.name} holds invalid UTF-8: {e}")
+    case.run("load", codes=(0,))
+    case.out.message = "utf8_repaired=1"
+    case.measure_trail(trail)
+    case.quarantine()
+    case.audit()
+
+
+def case_bad_future_key(case: Case) -> None:
+    """Anyone who can write into the trail bucket names a file as delivered in 2099 (in its own 2099 folder,
+    and under a real day's folder): it is fetched once with a warning, and real files delivered later are
+    still fetched (the listing checkpoint never moves past now)."""
+    trail = case.trail(files_per_prefix=2, records_per_file=4)
+    src = next(o for o in trail.objects if o.kind == "log")
+    acct, region = src.account, src.region
+    base = src.key.rsplit("/", 4)[0]          # .../CloudTrail/<region>
+
+    def log_object(key: str, n: int) -> "gen.S3Object":
+        records = []
+        for r in src.records[:n]:
+            r = dict(r, eventID=str(uuid.uuid5(uuid.NAMESPACE_URL, key + r["eventID"])))
+            records.append(r)
+        return gen.S3Object(key=key, body=gen._gzip(json.dumps({"Records": records}).encode()), kind="log",
+                            account=acct, region=region, records=records)
+
+    day = src.key.rsplit("/", 4)[1:4]
+    forged = [log_object(f"{base}/2099/01/01/{acct}_CloudTrail_{region}_20990101T0005Z_forged1.json.gz", 2),
+              log_object(f"{base}/{'/'.join(day)}/{acct}_CloudTrail_{region}_20991231T2355Z_forged2.json.gz", 2)]
+    trail.add(forged)
+    trail.upload(case.pipe.s3, case.bucket, objects=forged)
+    r1 = case.run("fetch", codes=(3,), why="a future-dated key is fetched and reported")
+    case.message([r1], names=["2099"], what="the future-dated key", hint=False)
+    msg = case.out.message
+    now = datetime.now(timezone.utc) - timedelta(minutes=1)
+    later = log_object(f"{base}/{now:%Y/%m/%d}/{acct}_CloudTrail_{region}_{now:%Y%m%dT%H%M}Z_real.json.gz", 3)
+    trail.add([later])
+    trail.upload(case.pipe.s3, case.bucket, objects=[later])
+    case.run("fetch", codes=(0,), why="the next real file is fetched; the forged ones are not fetched again")
+    keys = case.pipe.spool.raw_keys()
+    case.check(later.key in keys, "a real log file delivered after the forged one was never fetched")
+    case.check(sorted(keys) == sorted(set(keys)), "a file was fetched twice")
+    case.run("transform", codes=(0,))
+    case.run("load", codes=(0,))
+    case.out.message = msg
+    case.measure_trail(trail)
+    case.quarantine()
+    case.audit()
+
+
 # ====================================================================== cases: bad input (CUR)
 
 CUR_PREFIX, CUR_REPORT, CUR_STEM = "cur", "cloudspool-cur", "awsbilling"
@@ -1266,7 +1398,109 @@ def case_bad_cur_missing_file(case: Case) -> None:
     case.audit()
 
 
+def case_bad_cur_empty_revision(case: Case) -> None:
+    """A new revision whose manifest lists no report files, then one whose rows collapse: neither replaces the
+    good month (alias unchanged, exit 3 with the reason); allowing it in the config switches the empty one in."""
+    rep, good = _cur_world(case)
+    empty = gen_cur.good_revision(rep, rows=0, files=0)
+    rep.publish_revision(case.pipe.s3, case.bucket, empty)
+    time.sleep(1.1)   # run ids order revisions only to the second (cron runs are minutes apart)
+    case.run("fetch", codes=(0,))
+    case.run("transform", codes=(0,))
+    rl = case.run("load", codes=(3,), why="an empty revision does not replace a good month")
+    case.message([rl], names=["no line items", "allow_empty_revision"], what="the empty revision", hint=False)
+    msg = case.out.message
+
+    def alias_holds_good():
+        http("POST", f"{case.osmem.url}/_refresh")
+        alias = f"{CUR_STEM}-{good.period.label}"
+        st, body = http("GET", f"{case.osmem.url}/_cat/aliases?format=json")
+        targets = sorted(a["index"] for a in (body or []) if a["alias"] == alias)
+        case.check(targets == [_cur_physical(good)], f"alias {alias} -> {targets}, want [{_cur_physical(good)}]")
+        st, body = http("GET", f"{case.osmem.url}/{alias}/_count")
+        case.check(st == 200 and body.get("count") == good.facts()["rows"], f"{alias} holds {body}, want {good.facts()['rows']}")
+        case.out.expected, case.out.indexed = good.facts()["rows"], body.get("count", 0) if isinstance(body, dict) else 0
+        case.out.lost, case.out.duplicates = case.out.expected - case.out.indexed, 0
+
+    alias_holds_good()
+    collapsed = gen_cur.good_revision(rep, rows=3, files=1)
+    rep.publish_revision(case.pipe.s3, case.bucket, collapsed)
+    time.sleep(1.1)
+    case.run("fetch", codes=(0,))
+    case.run("transform", codes=(0,))
+    r2 = case.run("load", codes=(3,), why="a revision with 94% fewer rows is not switched in")
+    case.check("max_drop_percent" in r2.err, f"the refusal does not name billing.max_drop_percent: {r2.err[-300:]}")
+    alias_holds_good()
+    case.pipe.write_config(billing={"max_drop_percent": 100})
+    case.run("load", codes=(0,), why="with the check off the collapsed revision is switched in")
+    http("POST", f"{case.osmem.url}/_refresh")
+    st, body = http("GET", f"{case.osmem.url}/{CUR_STEM}-{good.period.label}/_count")
+    case.check(st == 200 and body.get("count") == collapsed.facts()["rows"], f"after accepting it: {body}")
+    case.out.message = msg
+    case.quarantine()
+
+
 # ====================================================================== cases: the spool holds strange things
+
+def case_spool_tampered_raw(case: Case) -> None:
+    """A raw log file changed after fetch (a valid log file with one record altered) and another cut short:
+    transform checks size and SHA-256 against the manifest and quarantines both with the reason."""
+    trail = case.trail(files_per_prefix=3, records_per_file=5)
+    case.run("fetch", codes=(0,))
+    files = sorted(p for p in (case.pipe.spool.root / "raw" / "cloudtrail").rglob("*.json.gz"))
+    changed, cut = files[0], files[1]
+    # a valid log file with one record altered (what someone hiding a call would write)
+    doc = json.loads(gzip.decompress(changed.read_bytes()))
+    doc["Records"][0]["eventName"] = "NothingToSeeHere"
+    changed.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    cut.write_bytes(cut.read_bytes()[:-10])
+    keys = {str(p.relative_to(p.parents[len(p.relative_to(case.pipe.spool.root / "raw" / "cloudtrail").parts) - 2])) for p in (changed, cut)}
+    rt = case.run("transform", codes=(3,), why="files that differ from the manifest are quarantined")
+    case.message([rt], names=["SHA-256", "bytes"], what="the changed file", hint=False)
+    n, text = case.quarantine()
+    case.check(n == 2, f"{n} quarantined, want 2")
+    reasons = "".join(q.read_text() for q in (case.pipe.spool.root / "quarantine").rglob("*.reason"))
+    case.check(reasons.count("the manifest") == 2, f"the reasons do not say what differs from the manifest: {reasons}")
+    case.run("load", codes=(0,))
+    gone = set()
+    for p in (changed, cut):
+        key = next(e["parameters"]["Key"] for e in json.loads((p.parents[len(p.relative_to(case.pipe.spool.root / "raw" / "cloudtrail").parts) - 2] / "manifest.json").read_text())["entries"]
+                   if p.as_posix().endswith(e["path"]))
+        gone |= {r["eventID"] for o in trail.objects if o.key == key for r in o.records}
+    recs = trail.expected_records()
+    case.measure_trail(_Subset(trail, set(recs) - gone), accounted=gone)
+    case.out.expected = len(recs)
+    case.audit()
+
+
+def case_spool_symlinks(case: Case) -> None:
+    """Symbolic links planted in the spool (.incoming/transform to a folder outside, a dead-letter file to a
+    file outside): every stage refuses to run (exit 2) and names them; nothing outside is touched."""
+    trail = case.trail(files_per_prefix=2, records_per_file=4)
+    root = case.pipe.spool.root
+    outside = Path(tempfile.mkdtemp(prefix="cloudspool-outside-"))
+    (outside / "precious.txt").write_text("keep me\n")
+    (outside / "victim.ndjson").write_text("")
+    case.run("fetch", codes=(0,))
+    (root / ".incoming").mkdir(exist_ok=True)
+    (root / ".incoming" / "transform").symlink_to(outside, target_is_directory=True)
+    (root / "deadletter" / "cloudtrail").mkdir(parents=True, exist_ok=True)
+    (root / "deadletter" / "cloudtrail" / "2026-01-01.ndjson").symlink_to(outside / "victim.ndjson")
+    rs = [case.run(stage, codes=(2,), why="a symbolic link in the spool is refused") for stage in ("transform", "load")]
+    case.check((outside / "precious.txt").read_text() == "keep me\n", "a file outside the spool was removed or changed")
+    case.check((outside / "victim.ndjson").read_text() == "", "load wrote through a linked dead-letter file")
+    case.message(rs, names=[".incoming/transform", "symbolic link"], what="the link", hint=False)
+    msg = case.out.message
+    (root / ".incoming" / "transform").unlink()
+    (root / "deadletter" / "cloudtrail" / "2026-01-01.ndjson").unlink()
+    case.run("transform", codes=(0,))
+    case.run("load", codes=(0,))
+    case.out.message = msg
+    shutil.rmtree(outside, ignore_errors=True)
+    case.measure_trail(trail)
+    case.quarantine()
+    case.audit()
+
 
 def case_spool_unknown_files(case: Case) -> None:
     trail = case.trail()
@@ -1678,12 +1912,50 @@ def case_disk_full_load(case: Case) -> None:
     case.audit()
 
 
+def case_index_bulk_lie(case: Case) -> None:
+    p, trail = _index_world(case)
+    # the index says "errors":false but answers fewer items than documents sent (and once none at all)
+    p.add_rule(mode="bulk_lie", path=r"_bulk$", keep=2, count=1)
+    p.add_rule(mode="bulk_lie", path=r"_bulk$", no_items=True, count=1)
+    rs = _load_until_done(case)
+    case.check(p.stats()["faults"].get("bulk_lie") == 2, f"faults: {p.stats()['faults']}")
+    _index_finish(case, trail, rs, names=["items", "documents sent"], hint=False)
+
+
+def case_index_document_too_large(case: Case) -> None:
+    p, trail = _index_world(case)
+    pairs = [len(l1) + len(l2) + 2 for _a, _d, l1, l2 in case.pipe.spool.ndjson_docs()]
+    biggest = sorted(pairs)[-1]
+    limit = biggest - 1                       # only the largest document is refused, even alone
+    too_big = sum(1 for n in pairs if n > limit)
+    p.add_rule(mode="too_large", path=r"_bulk$", max_bytes=limit, count=None)
+    r = case.run("load", codes=(3,), why="a document the index refuses alone (HTTP 413) is dead-lettered, the rest indexed")
+    n, _ = case.quarantine()
+    case.check(n == too_big, f"{n} dead letters, want {too_big} (the documents larger than {limit} bytes)")
+    gone = set()
+    for f in (case.pipe.spool.root / "deadletter").rglob("*.ndjson"):
+        for ln in f.read_text().splitlines():
+            if ln.strip():
+                gone.add(json.loads(ln)["action"]["index"]["_id"])
+    case.message([r], names=["413", "deadletter"], what="the dead-letter file")
+    msg = case.out.message
+    r2 = case.run("load", codes=(0,))
+    case.check("documents=0" in r2.out, "the next load sent documents again (the collector is stuck)")
+    recs = trail.expected_records()
+    case.measure_trail(_Subset(trail, set(recs) - gone), accounted=gone)
+    case.out.expected = len(recs)
+    case.out.lost = len(set(recs) - set(Index(case.osmem.url).docs()) - gone)
+    case.out.message = msg
+    case.audit()
+
+
 # ====================================================================== registry, runner, table
 
 CASES: list = [
     ("kill-fetch", "SIGKILL fetch at random moments, then a normal run", case_kill_fetch),
     ("kill-transform", "SIGKILL transform at random moments, then a normal run", case_kill_transform),
     ("kill-load", "SIGKILL load at random moments, then a normal run", case_kill_load),
+    ("term-stages", "SIGTERM fetch, transform and load mid-run: exit 143 at a safe point, then a normal run", case_term_stages),
     ("overlap-fetch", "two fetch copies started at once (cron overlap)", case_overlap_fetch),
     ("overlap-transform", "two transform copies started at once", case_overlap_transform),
     ("overlap-load", "two load copies started at once", case_overlap_load),
@@ -1694,6 +1966,8 @@ CASES: list = [
     ("index-down", "index unreachable for a whole run", case_index_down),
     ("index-429-forever", "index 429 outlasting the retries", case_index_429_forever),
     ("index-rejects-doc", "index refuses one document for good (400)", case_index_rejects_document),
+    ("index-bulk-lie", "index answers errors:false with items missing or cut short", case_index_bulk_lie),
+    ("index-413-document", "a document larger than the index accepts (413 even alone)", case_index_document_too_large),
     ("aws-throttling", "S3 answers SlowDown 503 / Throttling", case_aws_throttling),
     ("aws-500", "S3 answers 500 InternalError", case_aws_500),
     ("aws-slow", "S3 answers slowly (one past aws.timeout_seconds)", case_aws_slow),
@@ -1708,9 +1982,15 @@ CASES: list = [
     ("bad-gzip-invalid-json", "valid gzip holding invalid JSON", case_bad_gzip_invalid_json),
     ("bad-no-eventtime", "a record without eventTime", case_bad_no_event_time),
     ("bad-eventtime", "a record with an unparseable eventTime", case_bad_event_time),
+    ("bad-future-key", "a log file named as delivered in 2099 (hostile bucket)", case_bad_future_key),
+    ("bad-eventtime-year0", "an eventTime of year 0000 with a positive offset", case_bad_event_time_year_zero),
+    ("bad-invalid-utf8", "invalid UTF-8 inside a CloudTrail string", case_bad_invalid_utf8),
     ("bad-cur-extra-column", "a CUR row with too many columns", case_bad_cur_extra_column),
     ("bad-cur-missing-file", "a CUR manifest naming a missing file", case_bad_cur_missing_file),
+    ("bad-cur-empty-revision", "a CUR revision with no report files, then one whose rows collapse", case_bad_cur_empty_revision),
     ("spool-unknown-files", "unknown files in raw/, ndjson/ and the spool root", case_spool_unknown_files),
+    ("spool-tampered-raw", "raw files changed or cut after fetch (manifest SHA-256)", case_spool_tampered_raw),
+    ("spool-symlinks", "symbolic links planted in the spool (.incoming, a dead-letter file)", case_spool_symlinks),
     ("spool-run-no-manifest", "a run-named folder without manifest in raw/cloudtrail/", case_spool_run_without_manifest),
     ("spool-invalid-ndjson", "NDJSON files that are not valid NDJSON", case_spool_invalid_ndjson),
     ("tamper-altered-file", "a raw file altered after fetch (audit verify)", case_tamper_altered_file),

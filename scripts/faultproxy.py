@@ -18,6 +18,11 @@ Rule fields (JSON):
                               `item_status` (default 429) in an otherwise normal bulk response.
                               Which: "reject_every": k (every k-th item, default 2), or
                               "reject_first": n (the first n items of the request)
+               "bulk_lie"     for _bulk: forward only the first `keep` documents (default 0) and answer
+                              {"errors":false} with only their items (or no "items" at all when
+                              "no_items": true): a misbehaving index that says all is well
+               "too_large"    for _bulk: answer 413 (as Elasticsearch's http.max_content_length does)
+                              when the request body is longer than `max_bytes`; forward otherwise
                "down"         stop listening (connections refused) for `seconds`
                               (0/absent: until POST /__up or proxy.up())
   path         regex searched in the request path (default: everything)
@@ -51,6 +56,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gzip
 import http.client
 import json
 import os
@@ -73,7 +79,7 @@ class _Rule:
     def __init__(self, d: dict):
         self.d = dict(d)
         self.mode = d.get("mode", "status")
-        if self.mode not in ("status", "close", "stall", "bulk_partial", "down", "pass"):
+        if self.mode not in ("status", "close", "stall", "bulk_partial", "bulk_lie", "too_large", "down", "pass"):
             raise ValueError(f"unknown mode {self.mode!r}")
         self.path_re = re.compile(d["path"]) if d.get("path") else None
         self.body_re = re.compile(d["body_regex"]) if d.get("body_regex") else None
@@ -113,6 +119,8 @@ class _State:
         self.ids_acked: Counter = Counter()
         self.requests = 0
         self.auth_failures = 0
+        self.gzip_requests = 0
+        self.gzip_wire_bytes = 0
         self.log: list = []
 
     def pick(self, method: str, path: str, body: bytes = b"") -> Optional[_Rule]:
@@ -140,6 +148,8 @@ class _State:
                 "ids_forwarded": dict(self.ids_forwarded),
                 "ids_acked": dict(self.ids_acked),
                 "auth_failures": self.auth_failures,
+                "gzip_requests": self.gzip_requests,
+                "gzip_wire_bytes": self.gzip_wire_bytes,
                 "rules": [r.to_json() for r in self.rules],
                 "log": list(self.log[-2000:]),
             }
@@ -236,7 +246,8 @@ class _Handler(BaseHTTPRequestHandler):
         p = self.proxy
         conn = http.client.HTTPConnection(p.up_host, p.up_port, timeout=p.upstream_timeout)
         try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            # bodies are handled decompressed (a gzip _bulk body is inflated when read): forward them as such
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP and k.lower() != "content-encoding"}
             if body or self.command in ("POST", "PUT", "PATCH"):
                 headers["Content-Length"] = str(len(body))
             conn.request(self.command, self.path, body=body if body else None, headers=headers)
@@ -258,6 +269,12 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/__"):
             return self._control(path)
         body = self._read_body()
+        if (self.headers.get("Content-Encoding") or "").lower() == "gzip" and body:
+            # index.compression: gzip: the rules and counters work on the documents, not on the wire bytes
+            with p.state.lock:
+                p.state.gzip_requests += 1
+                p.state.gzip_wire_bytes += len(body)
+            body = gzip.decompress(body)
         st = p.state
         if p.is_down:
             self._drop()
@@ -324,6 +341,27 @@ class _Handler(BaseHTTPRequestHandler):
             if not path.endswith("/_bulk"):
                 return self._pass(path, body)
             return self._bulk_partial(rule, path, body)
+        if rule.mode == "bulk_lie":
+            if not path.endswith("/_bulk"):
+                return self._pass(path, body)
+            items = parse_bulk(body)
+            keep = items[:int(d.get("keep", 0))]
+            answered = []
+            if keep:
+                status, headers, data = self._forward(build_bulk(keep))
+                answered = json.loads(data).get("items", []) if status == 200 else []
+            out = {"took": 1, "errors": False}
+            if not d.get("no_items"):
+                out["items"] = answered
+            self._send(200, json.dumps(out).encode())
+            return 200
+        if rule.mode == "too_large":
+            if path.endswith("/_bulk") and len(body) > int(d.get("max_bytes", 1_000_000)):
+                self._send(413, json.dumps({"error": {"type": "content_too_long_exception",
+                                                      "reason": f"request body is too large ({len(body)} > {d.get('max_bytes')})"},
+                                            "status": 413}).encode())
+                return 413
+            return self._pass(path, body)
         return self._pass(path, body)
 
     def _pass(self, path: str, body: bytes) -> int:

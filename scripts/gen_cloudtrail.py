@@ -69,11 +69,14 @@ PROBE_WORD = "quokkaneedle42"        # appears only inside requestParameters of 
 BIG_STRING_BYTES = 45_000            # > 40 KB single string inside responseElements
 MANY_FIELDS = 1600                   # > 1500 distinct field names inside requestParameters
 CORRUPT_KINDS = ("truncated_gzip", "not_gzip", "invalid_json", "no_records",
-                 "no_event_time", "bad_event_time", "no_event_id")
+                 "no_event_time", "bad_event_time", "no_event_id", "year_zero_event_time")
 # kinds that make the whole file unusable (quarantined with a .reason)
 FILE_CORRUPT_KINDS = ("truncated_gzip", "not_gzip", "invalid_json", "no_records")
 # kinds where one record is rejected (to <path>.rejected.ndjson), the rest load
-RECORD_CORRUPT_KINDS = ("no_event_time", "bad_event_time", "no_event_id")
+RECORD_CORRUPT_KINDS = ("no_event_time", "bad_event_time", "no_event_id", "year_zero_event_time")
+# kinds whose records are all indexed, repaired: invalid UTF-8 inside a string becomes U+FFFD
+# (not corrupt input: only made when asked for by name)
+REPAIRED_KINDS = ("invalid_utf8",)
 
 
 # ====================================================================== data model
@@ -952,12 +955,24 @@ def corrupt_objects(seed: int, prefix: str, org_id: Optional[str], account: str,
                 del bad["eventTime"]
             elif kind == "bad_event_time":
                 bad["eventTime"] = "not-a-date"
+            elif kind == "year_zero_event_time":
+                # parses, but is year -1 in UTC: neither a date the index stores nor a daily index name
+                bad["eventTime"] = "0000-01-01T00:30:00+01:00"
             else:
                 del bad["eventID"]
             all_recs = [recs[0], bad] + recs[2:]
             accepted = [recs[0]] + recs[2:]
             out.append(log_object(rng, prefix, org_id, account, region, delivered, all_recs,
                                   accepted=accepted, rejected=[bad], kind=kind))
+        elif kind == "invalid_utf8":
+            marker = "INVALIDUTF8MARKER"
+            written = [dict(r) for r in recs]
+            written[1]["userAgent"] = f"agent-{marker}-end"
+            body = json.dumps({"Records": written}, ensure_ascii=False, separators=(",", ":")).encode()
+            body = body.replace(marker.encode(), b"\xff\xc3(")   # a lone 0xFF, and a lead byte without its continuation
+            expected = [dict(r) for r in recs]
+            expected[1]["userAgent"] = "agent-\ufffd\ufffd(-end"
+            out.append(log_object(rng, prefix, org_id, account, region, delivered, expected, kind=kind, body=_gzip(body)))
         else:
             raise ValueError(f"unknown corrupt kind {kind}")
     return out

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command of cloudspool. Installs nothing (see .ci/run for that):
-#   1. swift build            (the three executables)
+# The test command of cloudspool:
+#   0. scripts/install-deps.sh (installs what is missing: libcurl/zlib headers, icinga2, moto, osmem-server, ...)
+#   1. swift build            (the executables)
 #   2. swift test             (Swift unit tests)
 #   3. python3 -m pytest -q Tests/integration   (against the binaries just built,
 #      with moto_server and osmem-server started by the suite on loopback ports)
@@ -10,6 +11,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 status=0
+
+echo "== dependencies"
+bash scripts/install-deps.sh || { echo "installing the dependencies failed" >&2; exit 1; }
 
 echo "== swift build"
 if ! swift build; then

@@ -34,6 +34,9 @@ struct FetchCommand: ParsableCommand {
     @Flag(name: .long, help: "With --list-collectors: print JSON instead of a table.")
     var json = false
 
+    @Flag(name: .long, help: ArgumentHelp("Check, without fetching data, that everything a run needs works: the spool, which AWS credentials are used, the role in every account, one key of each configured bucket, the index (version, templates, aliases); print a table with what to fix and exit (0 only when everything works)."))
+    var check = false
+
     func validate() throws {
         for name in collector where Collectors.named(name) == nil {
             throw ValidationError("unknown collector '\(name)': choose from \(Collectors.names.joined(separator: ", "))")
@@ -44,6 +47,10 @@ struct FetchCommand: ParsableCommand {
         if listCollectors {
             print(json ? CollectorCatalog.json() : CollectorCatalog.table())
             return
+        }
+        if check {
+            let logger = options.bootstrapLogging(label: "cloudspool.check")
+            throw ExitCode(Preflight.run(configPath: options.config, logger: logger).rawValue)
         }
         let logger = options.bootstrapLogging(label: "cloudspool.fetch")
         let exit = StageRunner.run(stage: "fetch", configPath: options.config, statusOnly: options.status, logger: logger, summaryOrder: Stages.fetchSummary) { context, report in

@@ -31,8 +31,23 @@ struct LoadCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Send this NDJSON file (or every file of this folder) again from its start; checkpoints are not moved.", valueName: "path"))
     var replay: String?
 
+    @Flag(name: .long, help: ArgumentHelp("Import the dashboards (index patterns, searches, visualizations, one dashboard per section) into Kibana / OpenSearch Dashboards / Energy Logserver with the index's credentials, then exit. Idempotent (overwrites).", discussion: "Exit 0 imported, 1 refused or unreachable (the answer is printed), 2 configuration error."))
+    var installDashboards = false
+
+    @Option(name: .long, help: ArgumentHelp("With --install-dashboards: the Dashboards URL (default: index.dashboards_url).", valueName: "url"))
+    var dashboardsURL: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --install-dashboards: the Kibana space to import into (default: the default space).", valueName: "name"))
+    var space: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --install-dashboards: the saved objects to import (default: share/cloudspool/cloudspool-dashboards.ndjson beside the binaries).", valueName: "path"))
+    var dashboardsFile: String?
+
     func run() throws {
         let logger = options.bootstrapLogging(label: "cloudspool.load")
+        if installDashboards {
+            throw ExitCode(DashboardsCommand.run(configPath: options.config, url: dashboardsURL, space: space, file: dashboardsFile, logger: logger).rawValue)
+        }
         let exit = StageRunner.run(stage: "load", configPath: options.config, statusOnly: options.status, logger: logger, summaryOrder: Stages.loadSummary) { context, report in
             try Stages.load(context, replay: replay, &report)
         }

@@ -62,3 +62,15 @@ import Testing
         #expect(try JSONValueParser.parse(Array(lines[0]))["id"] == .string("e-false"))
     }
 }
+
+@Suite struct BulkItemCountTests {
+    @Test(arguments: [
+        (#"{"took":1,"errors":false,"items":[{"index":{"_id":"a","status":201}},{"index":{"_id":"b,\"]","status":200}}]}"#, 2),
+        (#"{"took":1,"errors":false,"items":[]}"#, 0),
+        (#"{"took":1,"errors":false}"#, -1),
+        (#"{"took":1,"errors":false,"items":[{"index":{"_id":"a","status":201}},{"ind"#, -1),
+    ])
+    func countsItemsWithoutDecoding(_ body: String, _ expected: Int) {
+        #expect((BulkResponse.itemCount(Data(body.utf8)) ?? -1) == expected)
+    }
+}

@@ -162,3 +162,26 @@ import Testing
         #expect(Timestamp.parse(Array(text.utf8)[...]) == nil)
     }
 }
+
+@Suite struct FutureKeyTests {
+    let prefix = "AWSLogs/111111111111/CloudTrail/eu-west-1/"
+
+    @Test(arguments: ["2099/01/01/111111111111_CloudTrail_eu-west-1_20990101T0005Z_x.json.gz",
+                      "2026/11/28/111111111111_CloudTrail_eu-west-1_20991231T2355Z_x.json.gz"])
+    func futureKeyNeverMovesTheCheckpoint(_ forged: String) throws {
+        var state = CloudTrailListingState()
+        let now = try #require(UTCDate.parseISO8601("2026-11-28T10:20:00Z"))
+        let real = try #require(CloudTrailKey(key: prefix + "2026/11/28/111111111111_CloudTrail_eu-west-1_20261128T1015Z_a.json.gz"))
+        let future = try #require(CloudTrailKey(key: prefix + forged))
+        let warned = state.record(prefix: prefix, keys: [real, future], overlap: 3600, now: now)
+        #expect(warned.map(\.key) == [future.key])
+        #expect(state.prefixes[prefix]?.lastKey == real.key)
+        #expect(state.prefixes[prefix]?.future == [future.key])
+        // fetched once, not again
+        #expect(!state.isNew(prefix: prefix, key: future, overlap: 3600))
+        // a real file delivered later is still new, and the listing starts at today's folder
+        let later = try #require(CloudTrailKey(key: prefix + "2026/11/28/111111111111_CloudTrail_eu-west-1_20261128T1030Z_a.json.gz"))
+        #expect(state.isNew(prefix: prefix, key: later, overlap: 3600))
+        #expect(state.startAfter(prefix: prefix, overlap: 3600, firstDay: UTCDate.parseDay("2026-11-20")!) == prefix + "2026/11/28")
+    }
+}

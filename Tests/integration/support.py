@@ -255,20 +255,28 @@ class Spool:
         data = p.read_bytes()
         assert data == b"" or data.endswith(b"\n"), f"{p}: does not end with a newline (partial file?)"
         lines = data.split(b"\n")[:-1] if data else []
-        assert len(lines) % 2 == 0, f"{p}: odd number of lines ({len(lines)})"
         out = []
-        for i in range(0, len(lines), 2):
+        i = 0
+        while i < len(lines):
             try:
                 action = json.loads(lines[i])
-                doc = json.loads(lines[i + 1])
             except ValueError as e:
-                raise AssertionError(f"{p}: line {i + 1}/{i + 2} is not JSON: {e}") from None
+                raise AssertionError(f"{p}: line {i + 1} is not JSON: {e}") from None
             assert isinstance(action, dict) and len(action) == 1, f"{p}:{i + 1}: not an action line: {lines[i][:200]!r}"
             op, meta = next(iter(action.items()))
-            assert op in ("index", "create"), f"{p}:{i + 1}: unexpected op {op}"
+            assert op in ("index", "create", "delete"), f"{p}:{i + 1}: unexpected op {op}"
             assert meta.get("_index") and meta.get("_id"), f"{p}:{i + 1}: action without _index/_id"
+            if op == "delete":   # a delete has no document line (ndjson/changes/)
+                i += 1
+                continue
+            assert i + 1 < len(lines), f"{p}: the file ends after an action line (odd number of lines)"
+            try:
+                doc = json.loads(lines[i + 1])
+            except ValueError as e:
+                raise AssertionError(f"{p}: line {i + 2} is not JSON: {e}") from None
             assert isinstance(doc, dict), f"{p}:{i + 2}: document is not an object"
             out.append((action, doc, lines[i], lines[i + 1]))
+            i += 2
         return out
 
     def ndjson_docs(self, files: Optional[Iterable[Path]] = None) -> list:

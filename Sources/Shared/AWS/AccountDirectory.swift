@@ -44,7 +44,7 @@ public struct AccountDirectory {
         }
         if let path = settings.accountsFile {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw CloudspoolError(.configuration, "cannot read the accounts file \(path) (inventory.accounts_file)")
+                throw CloudspoolError(.configuration, "cannot read the accounts file \(path) (inventory.accounts_file): it \(FileProblem.describe(path))")
             }
             for id in try Self.parseAccountsFile(text, path: path) { add(id) }
         }

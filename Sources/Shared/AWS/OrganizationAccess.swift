@@ -52,6 +52,26 @@ public struct OrganizationAccess: Sendable {
         return result
     }
 
+    /// For `--check`: the base credentials' account, and for every account to visit whether its role can be
+    /// assumed (nil) or why not. Nothing is stored.
+    public func preflight() throws -> (caller: String?, accounts: [(InventoryAccount, String?)]) {
+        let caller = try callerAccount()
+        let accounts = try AccountDirectory(settings: settings, environment: environment)
+            .resolve(organizations: { try listOrganizationAccounts(store: nil, account: caller ?? "organization") })
+        let results: [(InventoryAccount, String?)] = accounts.map { account in
+            guard account.id != caller else { return (account, nil) }
+            let credentials = access.chain.assumeRole(arn: "arn:aws:iam::\(account.id):role/\(settings.roleName)", externalId: settings.externalId,
+                                                      base: access.credentials)
+            do {
+                _ = try credentials.require(now: clock.now())
+                return (account, nil)
+            } catch {
+                return (account, StageRunner.describe(error))
+            }
+        }
+        return (caller, results)
+    }
+
     /// The account of the base credentials (so it is collected without assuming a role).
     func callerAccount() throws -> String? {
         let client = AWSClient(service: .sts, region: access.settings.region, endpoint: access.endpoints.endpoint(for: .sts, region: access.settings.region),
@@ -61,7 +81,7 @@ public struct OrganizationAccess: Sendable {
     }
 
     /// Active accounts of the organization (from the management account).
-    func listOrganizationAccounts(store: InventoryCallStore, account: String) throws -> [InventoryAccount] {
+    func listOrganizationAccounts(store: InventoryCallStore?, account: String) throws -> [InventoryAccount] {
         let client = AWSClient(service: .organizations, region: "us-east-1", endpoint: access.endpoints.endpoint(for: .organizations, region: "us-east-1"),
                                credentials: access.credentials, http: try HTTPClient(configuration: access.http), retry: access.retry, clock: clock, logger: logger)
         var accounts: [InventoryAccount] = []
@@ -72,7 +92,7 @@ public struct OrganizationAccess: Sendable {
             let requestedAt = clock.now()
             let response = try client.json(target: "AWSOrganizationsV20161128.ListAccounts", operation: "ListAccounts", body: body)
             // Stored like every answer: transform reads the account names from it.
-            try store.store(response.body, service: "organizations", operation: "ListAccounts", account: account, region: "global",
+            try store?.store(response.body, service: "organizations", operation: "ListAccounts", account: account, region: "global",
                             parameters: token.map { ["NextToken": $0] } ?? [:], status: response.status, requestedAt: requestedAt, json: true)
             let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
             for account in json?["Accounts"] as? [[String: Any]] ?? [] where (account["Status"] as? String ?? "ACTIVE") == "ACTIVE" {
@@ -93,6 +113,7 @@ public struct OrganizationAccess: Sendable {
         let accounts = try enterAccounts(store: store)
         try WorkerPool.run(count: accounts.count, workers: settings.concurrency) { index in
             let (account, credentials) = accounts[index]
+            try StopRequest.checkpoint("before account \(account.id)")
             do {
                 try body(account, credentials)
             } catch let error as AWSServiceError {

@@ -36,6 +36,8 @@ public struct Collector: Sendable {
     /// The IAM actions its fetch calls (`s3:GetObject`, `ec2:DescribeInstances`),
     /// the source of the least-privilege policy.
     public let awsActions: [String]
+    /// What `cloudspool-fetch --check` tries for it, without fetching data.
+    public let check: (@Sendable (StageContext) -> [PreflightCheck])?
 
     public init(name: String, summary: String, config: CollectorConfigSection?,
                 isConfigured: @escaping @Sendable (CloudspoolConfig) -> Bool,
@@ -45,7 +47,8 @@ public struct Collector: Sendable {
                 templates: @escaping @Sendable (IndexNaming) -> [IndexTemplate],
                 load: CollectorLoad = .bulk,
                 retention: CollectorRetention = .finishedWork,
-                awsActions: [String]) {
+                awsActions: [String],
+                check: (@Sendable (StageContext) -> [PreflightCheck])? = nil) {
         self.name = name
         self.summary = summary
         self.config = config
@@ -57,6 +60,7 @@ public struct Collector: Sendable {
         self.load = load
         self.retention = retention
         self.awsActions = awsActions
+        self.check = check
     }
 }
 

@@ -35,7 +35,7 @@ public struct CloudspoolConfig: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw CloudspoolError(.configuration, "cannot read config file \(path): \(error.localizedDescription); pass --config PATH or set CLOUDSPOOL_CONFIG")
+            throw CloudspoolError(.configuration, "cannot read config file \(path): it \(FileProblem.describe(path, error)); pass --config PATH or set CLOUDSPOOL_CONFIG")
         }
         return try parse(yaml: text, file: path, today: today)
     }

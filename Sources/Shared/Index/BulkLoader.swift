@@ -52,6 +52,7 @@ public final class BulkLoader: @unchecked Sendable {
         for template in templates { try installTemplate(template) }
         logger.info("loading", metadata: ["collector": "\(collector)", "files": "\(files.count)"])
         for (url, offset) in files {
+            try StopRequest.checkpoint("before \(url.lastPathComponent)")
             try load(file: url, collector: collector, from: offset, checkpoint: true, report: &report)
         }
     }
@@ -111,6 +112,11 @@ public final class BulkLoader: @unchecked Sendable {
             }
         }
         func flush(_ report: inout RunReport, final: Bool = false) throws {
+            if StopRequest.isRequested {
+                // A safe point: let the requests in flight finish (and be checkpointed), send nothing new.
+                while !inFlight.isEmpty { try completeOldest(&report) }
+                try StopRequest.checkpoint("loading \(url.lastPathComponent)")
+            }
             if batch.endOffset > max(acknowledged, inFlight.last?.batch.endOffset ?? 0) {
                 if inFlight.count == width { try completeOldest(&report) }
                 let request = BulkRequestInFlight(batch: batch)
@@ -177,23 +183,47 @@ public final class BulkLoader: @unchecked Sendable {
 
     /// Sends one batch until every item is acknowledged or dead-lettered.
     func send(_ batch: BulkBatch, client: IndexClient, collector: String, file: URL, report: inout RunReport) throws {
-        var pending = Array(0..<batch.count)
+        try deliver(batch, items: Array(0..<batch.count), client: client, collector: collector, file: file, report: &report)
+        report.add("documents", Int64(batch.count))
+        report.add("bytes", Int64(batch.body.count))
+    }
+
+    /// Sends `items` of `batch`, retrying what the index refuses for now. A
+    /// request the index finds too large (HTTP 413) is split in two; a
+    /// document refused alone is dead-lettered with the reason. An answer that
+    /// does not hold one item per document sent is a failed request.
+    func deliver(_ batch: BulkBatch, items: [Int], client: IndexClient, collector: String, file: URL, report: inout RunReport) throws {
+        var pending = items
         var attempt = 0
         var deadLetters: [UInt8] = []
         while !pending.isEmpty {
-            let body = batch.body(for: pending)
+            var body = batch.body(for: pending)
+            var headers: [(String, String)] = []
+            if settings.compression == .gzip {
+                body = try GzipEncoder.compress(body)
+                headers.append(("Content-Encoding", "gzip"))
+            }
             var retryable: [Int] = []
             var failure: String?
             var retryAfter: String?
             do {
-                let response = try client.send(method: "POST", path: "/_bulk", body: body, contentType: "application/x-ndjson")
+                report.add("wire_bytes", Int64(body.count))
+                let response = try client.send(method: "POST", url: settings.url + "/_bulk", body: body, contentType: "application/x-ndjson", headers: headers)
                 switch response.status {
                 case 200..<300 where BulkResponse.reportsNoErrors(response.body):
-                    report.add("indexed", Int64(pending.count))
+                    let count = BulkResponse.itemCount(response.body)
+                    if count == pending.count {
+                        report.add("indexed", Int64(pending.count))
+                    } else {
+                        retryable = pending
+                        failure = "the index answered \"errors\":false with \(count.map(String.init) ?? "no readable") items for \(pending.count) documents sent"
+                    }
                 case 200..<300:
                     let answer = try BulkResponse.parse(response.body)
                     guard answer.items.count == pending.count else {
-                        throw CloudspoolError(.index, "the index answered \(answer.items.count) items for \(pending.count) documents sent")
+                        retryable = pending
+                        failure = "the index answered \(answer.items.count) items for \(pending.count) documents sent"
+                        break
                     }
                     for (n, item) in answer.items.enumerated() {
                         let index = pending[n]
@@ -207,6 +237,17 @@ public final class BulkLoader: @unchecked Sendable {
                         }
                     }
                     if !retryable.isEmpty { failure = "\(retryable.count) of \(pending.count) documents were refused for now (HTTP 429/5xx per item)" }
+                case 413 where pending.count > 1:
+                    // Too large together: each half on its own (down to single documents).
+                    try writeDeadLetters(deadLetters, collector: collector)
+                    let half = pending.count / 2
+                    try deliver(batch, items: Array(pending[..<half]), client: client, collector: collector, file: file, report: &report)
+                    try deliver(batch, items: Array(pending[half...]), client: client, collector: collector, file: file, report: &report)
+                    return
+                case 413:
+                    batch.appendDeadLetter(pending[0], status: 413, reason: "the index refuses this document alone as too large (HTTP 413 \(IndexClient.describe(response))); "
+                                           + "raise http.max_content_length on the index or index.bulk_max_bytes", to: &deadLetters)
+                    report.add("deadlettered")
                 case 429, 500, 502, 503, 504:
                     retryable = pending
                     retryAfter = response.head.headers["retry-after"]
@@ -235,8 +276,6 @@ public final class BulkLoader: @unchecked Sendable {
             let count = deadLetters.reduce(0) { $1 == 10 ? $0 + 1 : $0 }
             report.errors.append("the index rejected \(count) document(s) of \(file.lastPathComponent) for good; they are in \(layout.deadletter(collector).path)/\(UTCDate.day(clock.now())).ndjson with the index's reason")
         }
-        report.add("documents", Int64(batch.count))
-        report.add("bytes", Int64(batch.body.count))
     }
 
     func writeDeadLetters(_ lines: [UInt8], collector: String) throws {
@@ -246,8 +285,11 @@ public final class BulkLoader: @unchecked Sendable {
         let folder = layout.deadletter(collector)
         try SpoolFiles.makeDirectory(folder)
         let url = folder.appendingPathComponent("\(UTCDate.day(clock.now())).ndjson")
-        let fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, SpoolFiles.fileMode)
-        guard fd >= 0 else { throw CloudspoolError(.spool, "cannot open dead-letter file \(url.path): \(systemErrorText())") }
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, SpoolFiles.fileMode)
+        guard fd >= 0 else {
+            // O_NOFOLLOW: a symlink planted in the spool is refused, never written through (ELOOP).
+            throw CloudspoolError(.spool, "cannot open dead-letter file \(url.path): \(systemErrorText())\(errno == ELOOP ? " (it is a symbolic link: cloudspool never follows links inside the spool; remove it)" : "")")
+        }
         defer { close(fd) }
         let ok = lines.withUnsafeBytes { buffer -> Bool in
             var done = 0
@@ -282,7 +324,6 @@ public final class BulkLoader: @unchecked Sendable {
     }
 }
 
-/// One `_bulk` request sent on another thread, and its outcome once it is done.
 final class BulkRequestInFlight: @unchecked Sendable {
     let batch: BulkBatch
     private let done = DispatchSemaphore(value: 0)

@@ -40,6 +40,32 @@ public struct BulkResponse: Sendable {
         return head[i...].starts(with: Data("false".utf8))
     }
 
+    /// The number of entries of the answer's `items` array, counted without
+    /// decoding them; nil when the answer has no `items` array or is cut short.
+    public static func itemCount(_ body: Data) -> Int? {
+        body.withUnsafeBytes { raw -> Int? in
+            guard let members = try? JSONObjectScanner.members(of: raw),
+                  let items = members.first(where: { raw[$0.key].elementsEqual("items".utf8) }), items.kind == .array else { return nil }
+            let bytes = raw[items.value]
+            var depth = 0, count = 0, inString = false, escaped = false, sawValue = false
+            for byte in bytes {
+                if inString {
+                    if escaped { escaped = false } else if byte == 92 { escaped = true } else if byte == 34 { inString = false }
+                    continue
+                }
+                switch byte {
+                case 34: inString = true; if depth == 1 { sawValue = true }
+                case 91, 123: depth += 1; if depth == 2 { sawValue = true }
+                case 93, 125: depth -= 1
+                case 44 where depth == 1: count += 1
+                case 32, 9, 10, 13: break
+                default: if depth == 1 { sawValue = true }
+                }
+            }
+            return sawValue ? count + 1 : 0
+        }
+    }
+
     /// Parses a `_bulk` answer; throws when it is not one.
     public static func parse(_ body: Data) throws -> BulkResponse {
         guard let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any],

@@ -61,7 +61,14 @@ public final class IndexClient: @unchecked Sendable {
 
     /// Sends one request (no retry: callers decide). `path` starts with `/`.
     public func send(method: String, path: String, body: Data = Data(), contentType: String = "application/json") throws -> HTTPResponse {
-        var request = HTTPRequest(method: method, url: settings.url + path, headers: [], body: body)
+        try send(method: method, url: settings.url + path, body: body, contentType: contentType)
+    }
+
+    /// Sends one request to `url` (the index's Dashboards, say) with the index's credentials and `headers`.
+    public func send(method: String, url: String, body: Data = Data(), contentType: String = "application/json",
+                     headers: [(String, String)] = []) throws -> HTTPResponse {
+        var request = HTTPRequest(method: method, url: url, headers: [], body: body)
+        for (name, value) in headers { request.setHeader(name, value) }
         if !body.isEmpty { request.setHeader("Content-Type", contentType) }
         if let authorization { request.setHeader("Authorization", authorization) }
         if let (credentials, region) = signer {

@@ -14,7 +14,7 @@ public enum IndexSecret {
                 throw CloudspoolError(.configuration, "the \(what) file \(file) is readable by every user; run: chmod o-rwx \(file)")
             }
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw CloudspoolError(.configuration, "cannot read the \(what) file \(file)")
+                throw CloudspoolError(.configuration, "cannot read the \(what) file \(file): it \(FileProblem.describe(file))")
             }
             let value = text.trimmingCharacters(in: .newlines)
             guard !value.isEmpty else { throw CloudspoolError(.configuration, "the \(what) file \(file) is empty") }

@@ -38,6 +38,8 @@ public enum IndexTemplates {
                 "webIdFederationData": ["type": "object", "enabled": false],
             ]],
         ]]
+        declareKeywords(["eventName", "eventSource", "errorCode", "sourceIPAddress", "userIdentity.arn", "userIdentity.type",
+                         "userIdentity.userName", "awsRegion", "recipientAccountId", "eventType"], into: &properties)
         return composable(patterns: ["\(indexStem)-*"], priority: 200, settings: ["index.mapping.total_fields.limit": 5000],
                           dynamicTemplates: [stringsAsKeywords], properties: properties)
     }
@@ -59,6 +61,26 @@ public enum IndexTemplates {
         return composable(patterns: ["\(revisionStem)-*"], priority: 200, settings: ["index.mapping.total_fields.limit": 5000],
                           dynamicTemplates: [integersAsDoubles, decimalsAsDoubles, stringsAsKeywords], properties: properties)
     }
+
+    /// The keyword fields of the inventory documents (daily, current state, change feed) the dashboards use.
+    static let inventoryKeywords = [
+        "resource.type", "resource.id", "resource.name", "cloud.provider", "cloud.account.id", "cloud.account.name", "cloud.region",
+        "inventory.state", "inventory.class", "inventory.reservation_id", "inventory.last_backup_source", "inventory.image.name",
+        "inventory.alarms.name", "inventory.attached.id", "inventory.attached.type", "inventory.events.event_name", "inventory.instances",
+        "inventory.metrics", "inventory.security_groups", "inventory.snapshots.id", "inventory.tags",
+        "aws.backup.job.BackupVaultName", "aws.backup.job.ResourceType", "aws.backup.job.State",
+        "aws.cloudwatch.alarm.AlarmDescription", "aws.cloudwatch.alarm.MetricName", "aws.cloudwatch.alarm.StateValue",
+        "aws.cloudwatch.metric.MetricName", "aws.cloudwatch.metric.Namespace", "aws.ec2.image.ImageType", "aws.ec2.image.State",
+        "aws.ec2.instance.ImageId", "aws.ec2.instance.InstanceType", "aws.ec2.instance.PrivateIpAddress", "aws.ec2.instance.PublicIpAddress",
+        "aws.ec2.instance.VpcId", "aws.ec2.internet_gateway.Attachments.State", "aws.ec2.internet_gateway.Attachments.VpcId",
+        "aws.ec2.nat_gateway.NatGatewayAddresses.PublicIp", "aws.ec2.nat_gateway.State", "aws.ec2.nat_gateway.SubnetId",
+        "aws.ec2.nat_gateway.VpcId", "aws.ec2.security_group.GroupName", "aws.ec2.security_group.VpcId", "aws.ec2.snapshot.State",
+        "aws.ec2.transit_gateway.Description", "aws.ec2.transit_gateway.OwnerId", "aws.ec2.transit_gateway.State",
+        "aws.rds.db_instance.Endpoint.Address", "aws.rds.db_instance.Engine", "aws.rds.db_instance.EngineVersion",
+        "aws.rds.db_instance.DBInstanceArn", "aws.rds.db_snapshot.Status",
+        "monitoring.monitored", "monitoring.system", "monitoring.host_name", "monitoring.state", "monitoring.matched_by",
+        "change.action", "change.paths", "change.events.id", "change.events.name", "change.events.user",
+    ]
 
     /// The resource namespaces of the inventory documents and the shapes they come from.
     static let inventoryResources: [(service: String, name: String, model: String, shape: String)] = [
@@ -111,6 +133,12 @@ public enum IndexTemplates {
         }
         insert(["inventory", "memory_gib"], ["type": "double"], into: &properties)
         insert(["inventory", "is_attached"], ["type": "boolean"], into: &properties)
+        declareKeywords(inventoryKeywords, into: &properties)
+        for path in ["inventory.image_exists", "inventory.backups_known", "inventory.owned", "inventory.capacity_known", "inventory.events_known", "aws.rds.db_instance.MultiAZ"] {
+            declare(path, ["type": "boolean"], into: &properties)
+        }
+        declare("aws.ec2.transit_gateway.Options.AmazonSideAsn", ["type": "long"], into: &properties)
+        declare("monitoring.last_check", date, into: &properties)
         return composable(patterns: ["\(indexStem)-*"], priority: 100, settings: ["index.mapping.total_fields.limit": 10000, "index.mapping.depth.limit": 40],
                           dynamicTemplates: [decimalsAsDoubles, stringsAsKeywords], properties: properties)
     }
@@ -129,13 +157,15 @@ public enum IndexTemplates {
         var activity: [String: Any] = ["last_activity": date, "never_used": ["type": "boolean"], "inactive": ["type": "boolean"]]
         for field in ["days_since_last_activity", "days_since_console_password_used", "days_since_access_key_1_used",
                       "days_since_access_key_2_used", "days_since_creation", "inactive_after_days"] { activity[field] = ["type": "long"] }
-        let properties: [String: Any] = [
+        var properties: [String: Any] = [
             "@timestamp": ["type": "date"],
             "user": ["properties": ["creation_time": date, "is_root": ["type": "boolean"], "PasswordLastUsed": date]],
             "activity": ["properties": activity],
             "credential_report": ["properties": report],
             "cloudspool": ["properties": ["as_of": date]],
         ]
+        declareKeywords(["user.name", "user.groups", "login_methods", "activity.last_activity_method", "cloud.account.id", "cloud.account.name"],
+                        into: &properties)
         return composable(patterns: [index], priority: 200, settings: [:],
                           dynamicTemplates: [stringsAsKeywords], properties: properties)
     }
@@ -145,7 +175,7 @@ public enum IndexTemplates {
     /// the key's lower-cased pieces), sizes as longs, dates as dates. Above the
     /// inventory template, whose pattern also covers these indices.
     public static func s3(indexPattern: String) -> Data {
-        let properties: [String: Any] = [
+        var properties: [String: Any] = [
             "@timestamp": ["type": "date"],
             "s3": ["properties": [
                 "bucket": ["type": "keyword"],
@@ -157,6 +187,7 @@ public enum IndexTemplates {
             ]],
             "cloudspool": ["properties": ["last_seen": ["type": "date"]]],
         ]
+        declareKeywords(["cloud.account.id", "cloud.region", "resource.type", "resource.id"], into: &properties)
         return composable(patterns: [indexPattern], priority: 150, settings: [:],
                           dynamicTemplates: [stringsAsKeywords], properties: properties)
     }
@@ -179,6 +210,31 @@ public enum IndexTemplates {
             "cloudspool": ["properties": ["collector": ["type": "keyword"], "run_id": ["type": "keyword"], "raw_file": ["type": "keyword", "ignore_above": 2048]]],
         ]
         return composable(patterns: [indexPattern], priority: 200, settings: [:], dynamicTemplates: [stringsAsKeywords], properties: properties)
+    }
+
+    /// A keyword as the dashboards aggregate and filter on it (long values kept in `_source`, not indexed).
+    static var keyword: [String: Any] { ["type": "keyword", "ignore_above": 1024] }
+
+    /// Puts `mapping` at the dotted `path` of a template's properties, keeping what is already declared beside it.
+    static func declare(_ path: String, _ mapping: [String: Any], into properties: inout [String: Any]) {
+        let parts = path.split(separator: ".").map(String.init)
+        func insert(_ parts: ArraySlice<String>, into properties: inout [String: Any]) {
+            guard let first = parts.first else { return }
+            if parts.count == 1 {
+                properties[first] = mapping
+                return
+            }
+            var inner = (properties[first] as? [String: Any])?["properties"] as? [String: Any] ?? [:]
+            insert(parts.dropFirst(), into: &inner)
+            properties[first] = ["properties": inner]
+        }
+        insert(parts[...], into: &properties)
+    }
+
+    /// The fields every dashboard panel aggregates or filters on, declared (never left to dynamic mapping):
+    /// see dashboards/fields.json and Tests/integration/test_dashboards.py.
+    static func declareKeywords(_ paths: [String], into properties: inout [String: Any]) {
+        for path in paths { declare(path, keyword, into: &properties) }
     }
 
     /// A composable index template: never guess dates or numbers from text,

@@ -28,7 +28,7 @@ public struct NDJSONPairReader {
             handle = try FileHandle(forReadingFrom: url)
             try handle.seek(toOffset: UInt64(offset))
         } catch {
-            throw CloudspoolError(.spool, "cannot open \(url.path): \(error.localizedDescription)")
+            throw CloudspoolError(.spool, "cannot open \(url.path): it \(FileProblem.describe(url.path, error))")
         }
     }
 
@@ -80,7 +80,7 @@ public struct NDJSONPairReader {
             do {
                 data = try handle.read(upToCount: chunkSize)
             } catch {
-                throw CloudspoolError(.spool, "cannot read \(url.path): \(error.localizedDescription)")
+                throw CloudspoolError(.spool, "cannot read \(url.path): it \(FileProblem.describe(url.path, error))")
             }
             guard let data, !data.isEmpty else { eof = true; continue }
             buffer.append(contentsOf: data)

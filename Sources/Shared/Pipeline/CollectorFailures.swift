@@ -6,7 +6,10 @@ struct CollectorFailures {
 
     /// Runs one collector's part of the stage, keeping its failure for later.
     mutating func run(_ collector: Collector?, _ work: () throws -> Void) {
+        // Asked to stop: start nothing new.
+        guard !failures.contains(where: { ($0.error as? CloudspoolError)?.code == .stopped }) else { return }
         do {
+            try StopRequest.checkpoint()
             try work()
         } catch {
             failures.append((collector?.name, error))
@@ -19,6 +22,7 @@ struct CollectorFailures {
         guard !failures.isEmpty else { return }
         let rank: (Error) -> Int = { error in
             switch (error as? CloudspoolError)?.exit ?? .failure {
+            case .terminated: return -1
             case .usage: return 0
             case .failure: return 1
             default: return 2

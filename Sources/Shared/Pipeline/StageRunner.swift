@@ -51,6 +51,7 @@ public enum StageRunner {
                            clock: RuntimeClock = .system, logger: Logger, summaryOrder: [String],
                            work: (StageContext, inout RunReport) throws -> Void) -> StageExit {
         umask(0o027)
+        StopRequest.installHandlers()
         let program = "cloudspool-\(stage)"
         let path = CloudspoolConfig.resolvePath(option: configPath, environment: environment)
         let config: CloudspoolConfig
@@ -65,6 +66,12 @@ public enum StageRunner {
             print(SpoolStatus.read(layout: layout).text)
             return .success
         }
+        do {
+            try SpoolLinks.refuse(in: layout)
+        } catch {
+            printError("\(program): \(describe(error))")
+            return .usage
+        }
         let lock: StageLock
         do {
             try SpoolFiles.makeDirectory(layout.root)
@@ -74,6 +81,12 @@ public enum StageRunner {
                 return .success
             }
             lock = acquired
+            do {
+                try SpoolOwner.check(config: config, layout: layout)
+            } catch let error as CloudspoolError where error.exit == .usage {
+                printError("\(program): \(describe(error))")
+                return .usage
+            }
             try SpoolFiles.remove(layout.incoming(stage))
             removeTemporaries(stage: stage, layout: layout)
         } catch {
@@ -102,7 +115,13 @@ public enum StageRunner {
         for error in report.errors {
             printError("\(program): error: \(error)")
         }
-        let verdict = exit == .success ? "ok" : exit == .partial ? "partial" : "failed"
+        let verdict: String
+        switch exit {
+        case .success: verdict = "ok"
+        case .partial: verdict = "partial"
+        case .terminated: verdict = "stopped"
+        default: verdict = "failed"
+        }
         print("\(program): \(verdict): \(report.summaryLine(order: summaryOrder))")
         withExtendedLifetime(lock) {}
         return exit
@@ -121,6 +140,12 @@ public enum StageRunner {
         var folders: [(URL, (String) -> Bool)] = [(layout.state, ownCheckpoint), (layout.runs(stage), { _ in true })]
         if stage == "transform" {
             for collector in Collectors.all { folders.append((layout.ndjson(collector.name), { _ in true })) }
+        }
+        if stage == "transform", let walker = FileManager.default.enumerator(atPath: layout.quarantine(stage).path) {
+            // rejected-record files are streamed under .tmp- names inside quarantine/transform/
+            for case let path as String in walker where (path as NSString).lastPathComponent.hasPrefix(".tmp-") {
+                try? FileManager.default.removeItem(at: layout.quarantine(stage).appendingPathComponent(path))
+            }
         }
         for (folder, owned) in folders {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []

@@ -28,7 +28,7 @@ public struct CheckpointStore<State: Codable & Sendable>: Sendable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw CloudspoolError(.spool, "cannot read checkpoint \(url.path): \(error.localizedDescription)")
+            throw CloudspoolError(.spool, "cannot read checkpoint \(url.path): it \(FileProblem.describe(url.path, error))")
         }
         let envelope: Envelope
         do {

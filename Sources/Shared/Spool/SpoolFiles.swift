@@ -112,9 +112,10 @@ public final class OutputFile {
     /// Creates (truncating) the file with the spool's file mode.
     public init(creating url: URL) throws {
         self.url = url
-        fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, SpoolFiles.fileMode)
+        // O_NOFOLLOW: a symbolic link planted where a spool file goes is refused, never written through.
+        fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, SpoolFiles.fileMode)
         guard fd >= 0 else {
-            throw CloudspoolError(.spool, "cannot create \(url.path): \(systemErrorText())")
+            throw CloudspoolError(.spool, "cannot create \(url.path): \(systemErrorText())\(errno == ELOOP ? " (a symbolic link: cloudspool never follows links inside the spool)" : "")")
         }
         buffer.reserveCapacity(bufferLimit)
     }

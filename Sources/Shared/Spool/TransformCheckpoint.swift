@@ -39,6 +39,7 @@ public struct PendingRawRuns: Sendable {
     /// others go on.
     public func forEach(report: inout RunReport, _ body: (URL, inout RunReport) throws -> Void) throws {
         for folder in try folders() {
+            try StopRequest.checkpoint("before raw run \(folder.lastPathComponent)")
             guard try setAsideIfNotARun(folder, report: &report) == false else { continue }
             try body(folder, &report)
             try markDone(folder)

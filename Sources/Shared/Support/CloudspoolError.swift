@@ -15,6 +15,8 @@ public struct CloudspoolError: Error, CustomStringConvertible, Sendable, Equatab
         case spool
         case decompression
         case format
+        /// The stage was asked to stop (SIGTERM) and stopped at a safe point.
+        case stopped
     }
 
     public let code: Code
@@ -36,6 +38,7 @@ public struct CloudspoolError: Error, CustomStringConvertible, Sendable, Equatab
     public var exit: StageExit {
         switch code {
         case .configuration: return .usage
+        case .stopped: return .terminated
         default: return .failure
         }
     }

@@ -10,4 +10,6 @@ public enum StageExit: Int32, Sendable, CaseIterable {
     case usage = 2
     /// The run finished, but some input was quarantined or some documents were dead-lettered.
     case partial = 3
+    /// Stopped by SIGTERM at a safe point (128 + 15, as a shell reports a terminated program); the next run continues.
+    case terminated = 143
 }

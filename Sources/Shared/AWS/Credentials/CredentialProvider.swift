@@ -56,6 +56,11 @@ public final class CredentialProviderChain: CredentialProvider, @unchecked Senda
     public func invalidate() {
         lock.withLock { chosen }?.invalidate()
     }
+
+    /// The provider that gave the credentials (after a first `credentials(now:)`).
+    public var chosenName: String? {
+        lock.withLock { chosen }?.name
+    }
 }
 
 /// Caches what another provider returns until shortly before it expires, so

@@ -17,7 +17,13 @@ extension Collector {
         load: .custom { context, index, report in
             try BillingLoader(context: context, index: index).run(report: &report)
         },
-        awsActions: ["s3:ListBucket", "s3:GetObject"]
+        awsActions: ["s3:ListBucket", "s3:GetObject"],
+        check: { context in
+            guard let settings = context.config.billing else { return [] }
+            // Report files can be gigabytes: only a manifest is read.
+            return [CollectorChecks.bucket(context, check: "report bucket", bucket: settings.bucket, region: settings.bucketRegion,
+                                           prefix: settings.prefix, readable: { $0.hasSuffix("Manifest.json") })]
+        }
     )
 
     /// The template of the per-revision billing indices.

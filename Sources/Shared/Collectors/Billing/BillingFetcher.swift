@@ -79,6 +79,7 @@ public final class BillingFetcher {
                                         parameters: ["Bucket": settings.bucket, "Key": key, "Role": "cur-manifest", "Format": format.rawValue],
                                         requestedAt: UTCDate.iso8601(now), httpStatus: 200, size: Int64(data.count), sha256: SHA256Hex.of(data)))
         for (n, reportKey) in manifest.reportKeys.enumerated() {
+            try StopRequest.checkpoint("downloading \(reportKey)")
             do {
                 let entry = try writer.storeObject(from: s3, bucket: settings.bucket, key: reportKey, account: manifest.account, region: nil,
                                                    extraParameters: ["Role": "cur-report", "Part": String(n)], clock: clock)

@@ -27,6 +27,8 @@ public final class BillingLoader {
     let naming: IndexNaming
     let logger: Logger
     let store: CheckpointStore<State>
+    let allowEmptyRevision: Bool
+    let maxDropPercent: Int
 
     public init(context: StageContext, index: IndexLoadContext) {
         self.bulk = index.bulk
@@ -35,6 +37,8 @@ public final class BillingLoader {
         self.naming = context.naming
         self.logger = context.logger
         self.store = CheckpointStore(layout: context.layout, name: "load-billing")
+        self.allowEmptyRevision = context.config.billing?.allowEmptyRevision ?? BillingSettings.loadDefaults.allowEmptyRevision
+        self.maxDropPercent = context.config.billing?.maxDropPercent ?? BillingSettings.loadDefaults.maxDropPercent
     }
 
     /// Revisions not switched yet, oldest first.
@@ -85,10 +89,50 @@ public final class BillingLoader {
             report.errors.append("billing period \(revision.period): index \(revision.physicalIndex) holds \(count) documents, the report has \(revision.documents); not switched in, the previous revision stays in \(revision.alias); the next run tries again")
             return
         }
+        if let refusal = try dropRefusal(revision, count: count) {
+            report.errors.append(refusal)
+            logger.error("billing revision not switched in", metadata: ["alias": "\(revision.alias)", "index": "\(revision.physicalIndex)"])
+            return
+        }
         try swapAlias(revision)
         try markSwitched(revision)
         report.add("revisions_switched")
         logger.info("billing revision switched in", metadata: ["alias": "\(revision.alias)", "index": "\(revision.physicalIndex)", "documents": "\(count)"])
+    }
+
+    /// Why `revision` must not replace the revision in place, if it must not: it is empty (and the one in
+    /// place is not), or it has more than `maxDropPercent` fewer line items or less cost.
+    func dropRefusal(_ revision: BillingRevision, count: Int64) throws -> String? {
+        let current = try client.send(method: "GET", path: "/_alias/\(revision.alias)")
+        guard current.status == 200, let json = try JSONSerialization.jsonObject(with: current.body) as? [String: Any],
+              let previous = json.keys.sorted().first(where: { $0 != revision.physicalIndex }) else { return nil }
+        let previousCount = try documentCount(previous)
+        guard previousCount > 0 else { return nil }
+        let keep = "not switched in: the previous revision stays in \(revision.alias)"
+        if count == 0 {
+            guard !allowEmptyRevision else { return nil }
+            return "billing period \(revision.period): revision \(revision.revision) has no line items, the revision in place has \(previousCount); \(keep). "
+                + "If the month really is empty, set billing.allow_empty_revision: true and run load again"
+        }
+        guard maxDropPercent < 100 else { return nil }
+        let (previousCost, newCost) = (try cost(previous), try cost(revision.physicalIndex))
+        let rowDrop = Double(previousCount - count) / Double(previousCount) * 100
+        let costDrop = previousCost > 0 ? (previousCost - newCost) / previousCost * 100 : 0
+        guard rowDrop > Double(maxDropPercent) || costDrop > Double(maxDropPercent) else { return nil }
+        return "billing period \(revision.period): revision \(revision.revision) has \(count) line items costing \(String(format: "%.2f", newCost)), "
+            + "the revision in place \(previousCount) costing \(String(format: "%.2f", previousCost)) "
+            + "(\(String(format: "%.0f", max(rowDrop, costDrop)))% less, more than billing.max_drop_percent \(maxDropPercent)); \(keep). "
+            + "If the new figures are right, raise billing.max_drop_percent (100 turns the check off) and run load again"
+    }
+
+    /// The unblended cost summed over a revision index (legacy CUR and CUR 2.0 column names).
+    func cost(_ index: String) throws -> Double {
+        let query = #"{"size":0,"aggs":{"legacy":{"sum":{"field":"lineItem.UnblendedCost"}},"v2":{"sum":{"field":"line_item_unblended_cost"}}}}"#
+        let response = try client.send(method: "POST", path: "/\(index)/_search", body: Data(query.utf8))
+        try expect(response, "summing the cost of \(index)")
+        let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
+        let aggs = json?["aggregations"] as? [String: Any]
+        return ["legacy", "v2"].reduce(0.0) { $0 + (((aggs?[$1] as? [String: Any])?["value"] as? NSNumber)?.doubleValue ?? 0) }
     }
 
     func createIndex(_ revision: BillingRevision) throws {

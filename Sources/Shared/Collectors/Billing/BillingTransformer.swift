@@ -32,6 +32,14 @@ public final class BillingTransformer: RawRunTransform {
             }
             let key = manifestEntry.parameters["Key"] ?? manifestEntry.path
             let format = CURManifest.Format(rawValue: manifestEntry.parameters["Format"] ?? "legacy") ?? .legacy
+            // A revision is all or nothing: any file that is not what fetch stored sets the whole revision aside.
+            for entry in run.entries {
+                do {
+                    try entry.verify(in: runFolder)
+                } catch let mismatch as RawFileMismatch {
+                    throw CloudspoolError(.format, mismatch.description)
+                }
+            }
             let manifest = try CURManifest.parse(try Data(contentsOf: runFolder.appendingPathComponent(manifestEntry.path)), format: format, key: key)
             try manifest.checkSupported(key: key)
             let physical = "\(naming.billingRevisionStem)-\(manifest.periodSuffix)-\(BillingRevision.indexSafe(manifest.revisionId))"

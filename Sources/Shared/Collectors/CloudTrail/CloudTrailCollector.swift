@@ -19,7 +19,12 @@ extension Collector {
         templates: { naming in
             [IndexTemplate(name: naming.prefix + "cloudspool-cloudtrail", body: IndexTemplates.cloudTrail(indexStem: naming.cloudtrailStem))]
         },
-        awsActions: ["s3:ListBucket", "s3:GetObject"]
+        awsActions: ["s3:ListBucket", "s3:GetObject"],
+        check: { context in
+            guard let settings = context.config.cloudtrail else { return [] }
+            return [CollectorChecks.bucket(context, check: "trail bucket", bucket: settings.bucket, region: settings.bucketRegion,
+                                           prefix: settings.prefix + "AWSLogs/", readable: { $0.hasSuffix(".json.gz") })]
+        }
     )
 }
 

@@ -16,6 +16,9 @@ public struct CloudTrailDocumentBuilder: Sendable {
     ]
     private static let freeFormKeys: [[UInt8]] = freeFormMembers.map { Array($0.utf8) }
 
+    /// The years of an eventTime (in UTC) that are indexed; others are rejected at transform, not at the index.
+    public static let acceptedYears = 1970...9999
+
     /// Longest `payload_text` kept (the full parts stay in `_source`).
     public static let maxPayloadText = 256 * 1024
 
@@ -78,6 +81,14 @@ public struct CloudTrailDocumentBuilder: Sendable {
         guard let timestamp = Timestamp.parse(bytes[timeRange]) else {
             throw Rejection(reason: "record has an eventTime that is not an ISO 8601 time: \(String(decoding: bytes[timeRange].prefix(64), as: UTF8.self))")
         }
+        // What the index stores (date fields, the daily index name) must be a year the template and the index name can hold.
+        guard Self.acceptedYears.contains(timestamp.parts.year) else {
+            throw Rejection(reason: "record has an eventTime outside \(Self.acceptedYears.lowerBound)-\(Self.acceptedYears.upperBound) in UTC: \(String(decoding: bytes[timeRange].prefix(64), as: UTF8.self))")
+        }
+        // The template maps eventTime as a date in strict ISO 8601: any other spelling the parser accepts
+        // (a space or lower-case letters, an offset) is written as the same instant in UTC, and the text as written is kept.
+        let strict = timeRange.count >= 20 && bytes[timeRange.lowerBound + 10] == UInt8(ascii: "T") && bytes[timeRange.upperBound - 1] == UInt8(ascii: "Z")
+        let rewrittenTime: Range<Int>? = strict ? nil : eventTime.value
         guard let eventID, eventID.kind == .string, eventID.value.count > 2 else {
             throw Rejection(reason: "record has no eventID string")
         }
@@ -113,6 +124,10 @@ public struct CloudTrailDocumentBuilder: Sendable {
         out.append(contentsOf: #"},"cloudspool":{"log_file":"#.utf8)
         JSONText.appendString(fileKey, to: &out)
         out.append(contentsOf: provenance)
+        if rewrittenTime != nil {
+            out.append(contentsOf: #","event_time_as_written":"#.utf8)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[eventTime.value]))
+        }
         if !freeForm.isEmpty {
             out.append(contentsOf: #","payload_text":""#.utf8)
             var budget = Self.maxPayloadText
@@ -136,7 +151,15 @@ public struct CloudTrailDocumentBuilder: Sendable {
             out.append(UInt8(ascii: ","))
             let start = open + 1
             let copied = out.count
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+            if let rewrittenTime {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<rewrittenTime.lowerBound]))
+                out.append(UInt8(ascii: "\""))
+                timestamp.appendCanonical(to: &out)
+                out.append(UInt8(ascii: "\""))
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[rewrittenTime.upperBound...]))
+            } else {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
+            }
             // Valid JSON has raw line breaks only between tokens: make them spaces (rare: CloudTrail writes one line).
             if memchr(bytes.baseAddress! + start, 10, bytes.count - start) != nil || memchr(bytes.baseAddress! + start, 13, bytes.count - start) != nil {
                 for k in copied..<out.count where out[k] == 10 || out[k] == 13 { out[k] = 32 }

@@ -113,6 +113,7 @@ public final class CloudTrailFetcher {
             let page = try s3.listObjects(prefix: prefix, startAfter: startAfter, continuationToken: token)
             report.add("listed", Int64(page.objects.count))
             for object in page.objects {
+                try StopRequest.checkpoint("listing \(prefix)")
                 guard let key = source.parse(object.key) else {
                     report.add("skipped")
                     continue
@@ -160,7 +161,10 @@ public final class CloudTrailFetcher {
             guard !writer.isEmpty else { return }
             let folder = try writer.commit(finishedAt: fetcher.clock.now())
             for (prefix, list) in keys {
-                state.record(prefix: prefix, keys: list, overlap: fetcher.overlap)
+                for key in state.record(prefix: prefix, keys: list, overlap: fetcher.overlap, now: fetcher.clock.now()) {
+                    report.errors.append("s3://\(fetcher.settings.bucket)/\(key.key) claims a delivery time of \(UTCDate.iso8601(key.deliveredAt)), "
+                                         + "later than now: fetched, but it does not move the listing checkpoint (a forged or mis-named object?)")
+                }
             }
             try fetcher.store.save(state)
             report.add("runs")

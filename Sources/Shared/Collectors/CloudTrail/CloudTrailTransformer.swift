@@ -34,6 +34,7 @@ public final class CloudTrailTransformer: CollectorTransform {
             logger.info("transforming", metadata: ["runs": "\(runs.count)"])
         }
         for (n, run) in runs.enumerated() {
+            try StopRequest.checkpoint("before raw run \(run.lastPathComponent)")
             if try pending.setAsideIfNotARun(run, report: &report) { continue }
             try transform(runFolder: run, only: nil, outputName: run.lastPathComponent, report: &report)
             try pending.markDone(run)
@@ -92,6 +93,7 @@ public final class CloudTrailTransformer: CollectorTransform {
         var resourceEvents: [UInt8] = []
         do {
             for entry in manifest.entries where only == nil || entry.path == only {
+                try StopRequest.checkpoint("in raw run \(manifest.runId)")
                 let url = runFolder.appendingPathComponent(entry.path)
                 guard FileManager.default.fileExists(atPath: url.path) else {
                     let quarantined = quarantine.location(runID: manifest.runId, relativePath: entry.path)
@@ -100,6 +102,18 @@ public final class CloudTrailTransformer: CollectorTransform {
                     continue
                 }
                 let key = entry.parameters["Key"] ?? entry.path
+                do {
+                    try entry.verify(in: runFolder)
+                } catch let mismatch as RawFileMismatch {
+                    var message = "\(key) of raw run \(manifest.runId): \(mismatch.reason); not transformed"
+                    if only == nil {
+                        let target = try quarantine.add(file: url, runID: manifest.runId, relativePath: entry.path, reason: mismatch.description)
+                        message += "; moved to \(target.path)"
+                    }
+                    report.errors.append(message)
+                    report.add("quarantined")
+                    continue
+                }
                 if try transformFile(url, key: key, account: entry.account, region: entry.region, runID: manifest.runId,
                                      relativePath: entry.path, provenance: CloudTrailDocumentBuilder.provenance(runID: manifest.runId, rawFile: entry.path),
                                      output: output, resourceEvents: &resourceEvents, moveToQuarantine: only == nil, report: &report) {
@@ -144,28 +158,29 @@ public final class CloudTrailTransformer: CollectorTransform {
         pending.reserveCapacity(1 << 20)
         var records: Int64 = 0
         var documents: Int64 = 0
-        var rejected: [UInt8] = []
-        var rejectedCount: Int64 = 0
+        let rejected = RejectedRecordsFile(target: quarantine.rejectedRecordsURL(runID: runID, relativePath: relativePath))
+        var repairedRecords: Int64 = 0
         let builder = self.builder
         do {
             try GzipDecoder.decodeFile(url) { chunk in
                 try splitter.feed(chunk) { record in
                     records += 1
                     do {
-                        try builder.append(record: record, fileKey: key, account: account, region: region, provenance: provenance,
-                                           to: &pending, resourceEvents: &resourceEvents)
+                        if UTF8Repair.isValid(record) {
+                            try builder.append(record: record, fileKey: key, account: account, region: region, provenance: provenance,
+                                               to: &pending, resourceEvents: &resourceEvents)
+                        } else {
+                            // Invalid UTF-8 inside a string: each bad byte becomes U+FFFD, and the record is counted.
+                            let fixed = UTF8Repair.repaired(record).bytes
+                            try fixed.withUnsafeBytes {
+                                try builder.append(record: $0, fileKey: key, account: account, region: region, provenance: provenance,
+                                                   to: &pending, resourceEvents: &resourceEvents)
+                            }
+                            repairedRecords += 1
+                        }
                         documents += 1
                     } catch let error as CloudTrailDocumentBuilder.Rejection {
-                        rejectedCount += 1
-                        rejected.append(contentsOf: #"{"reason":"#.utf8)
-                        JSONText.appendString(error.reason, to: &rejected)
-                        rejected.append(contentsOf: #","file":"#.utf8)
-                        JSONText.appendString(key, to: &rejected)
-                        rejected.append(contentsOf: #","record_text":"#.utf8)
-                        rejected.append(34)
-                        var budget = Int.max
-                        JSONText.appendEscapedContent(record.bindMemory(to: UInt8.self), limit: &budget, to: &rejected)
-                        rejected.append(contentsOf: "\"}\n".utf8)
+                        try rejected.append(reason: error.reason, file: key, record: record)
                     }
                     if pending.count >= 1 << 20 {
                         try output.write(pending)
@@ -177,6 +192,7 @@ public final class CloudTrailTransformer: CollectorTransform {
             try output.write(pending)
         } catch let error as CloudspoolError where error.code == .decompression || error.code == .format {
             try output.rollback(to: mark)
+            rejected.discard()
             resourceEvents.removeSubrange(eventsMark...)
             let reason = "\(error.message) [file \(key), \(SpoolFiles.size(url)) bytes, from raw run \(runID)]"
             if moveToQuarantine {
@@ -189,11 +205,14 @@ public final class CloudTrailTransformer: CollectorTransform {
             logger.error("file quarantined", metadata: ["key": "\(key)", "reason": "\(error.message)"])
             return false
         }
-        if rejectedCount > 0 {
-            let target = quarantine.rejectedRecordsURL(runID: runID, relativePath: relativePath)
-            try SpoolFiles.writeAtomically(Data(rejected), to: target)
-            report.errors.append("\(rejectedCount) record(s) of \(key) rejected; see \(target.path)")
-            report.add("rejected", rejectedCount)
+        if rejected.count > 0 {
+            try rejected.commit()
+            report.errors.append("\(rejected.count) record(s) of \(key) rejected; see \(rejected.target.path)")
+            report.add("rejected", rejected.count)
+        }
+        if repairedRecords > 0 {
+            logger.warning("invalid UTF-8 replaced by U+FFFD", metadata: ["key": "\(key)", "records": "\(repairedRecords)"])
+            report.add("utf8_repaired", repairedRecords)
         }
         report.add("records", records)
         report.add("documents", documents)

@@ -36,10 +36,23 @@ struct DigestPublicKeyFetcher {
         }
     }
 
+    func client(region: String) throws -> AWSClient {
+        AWSClient(service: .cloudtrail, region: region, endpoint: access.endpoints.endpoint(for: .cloudtrail, region: region),
+                  credentials: access.credentials, http: try HTTPClient(configuration: access.http), retry: access.retry,
+                  clock: clock, logger: logger)
+    }
+
+    /// How many keys `region` lists for the last day (`cloudspool-fetch --check`); nothing is stored.
+    func probe(region: String) throws -> Int {
+        let now = clock.now()
+        let body: [String: Any] = ["StartTime": Int(now.timeIntervalSince1970) - 86_400, "EndTime": Int(now.timeIntervalSince1970)]
+        let response = try client(region: region).json(target: Self.target, operation: "ListPublicKeys", body: body)
+        var keys = DigestPublicKeys()
+        return try keys.add(listPublicKeysAnswer: response.body, region: region)
+    }
+
     func fetch(region: String, from: Date, to: Date, into writer: RawRunWriter, report: inout RunReport) throws {
-        let client = AWSClient(service: .cloudtrail, region: region, endpoint: access.endpoints.endpoint(for: .cloudtrail, region: region),
-                               credentials: access.credentials, http: try HTTPClient(configuration: access.http), retry: access.retry,
-                               clock: clock, logger: logger)
+        let client = try client(region: region)
         var token: String?
         var page = 0
         repeat {

@@ -33,6 +33,15 @@ extension Collector {
         templates: { naming in
             [IndexTemplate(name: naming.prefix + "cloudspool-audit", body: IndexTemplates.audit(indexPattern: naming.prefix + "cloudspool-audit-*"))]
         },
-        awsActions: ["s3:ListBucket", "s3:GetObject", "cloudtrail:ListPublicKeys"]
+        awsActions: ["s3:ListBucket", "s3:GetObject", "cloudtrail:ListPublicKeys"],
+        check: { context in
+            guard let settings = context.config.cloudtrail, settings.validateDigests else { return [] }
+            let region = settings.bucketRegion ?? context.config.aws.region
+            return [PreflightCheck.attempt("cloudtrail ListPublicKeys", region,
+                                           fix: "allow cloudtrail:ListPublicKeys (iam-policy.json), or set cloudtrail.validate_digests: false") {
+                let count = try DigestPublicKeyFetcher(access: try context.requireAWS(), clock: context.clock, logger: context.logger).probe(region: region)
+                return "\(count) public key(s) for the last day (digests are checked with the keys of the trail's home region)"
+            }]
+        }
     )
 }

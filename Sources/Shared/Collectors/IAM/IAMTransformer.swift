@@ -36,8 +36,8 @@ public final class IAMTransformer: RawRunTransform {
         var names: [String: String] = [:]
         for entry in run.entries {
             guard let account = entry.account else { continue }
-            let body = try Data(contentsOf: runFolder.appendingPathComponent(entry.path))
             guard ["GetCredentialReport", "ListUsers", "ListGroupsForUser", "ListAccounts"].contains(entry.operation) else { continue }
+            guard let body = try verifiedData(entry, runFolder: runFolder, runID: run.runId, replay: replay, report: &report) else { continue }
             let value: JSONValue
             do {
                 value = try decoder.decode(service: entry.service, operation: entry.operation, body: body)

@@ -16,7 +16,8 @@ extension Collector {
         templates: { naming in
             [IndexTemplate(name: naming.prefix + "cloudspool-inventory", body: IndexTemplates.inventory(indexStem: naming.inventoryStem))]
         },
-        awsActions: OrganizationAccess.awsActions + ["ec2:DescribeRegions"] + InventoryUnitFetcher.awsActions
+        awsActions: OrganizationAccess.awsActions + ["ec2:DescribeRegions"] + InventoryUnitFetcher.awsActions,
+        check: { CollectorChecks.accounts($0) }
     )
 }
 

@@ -98,6 +98,10 @@ struct InventoryDocumentBuilder {
             e.append(("snapshots", .array(ownSnapshots.map { .object([("id", $0["SnapshotId"] ?? .null), ("start_time", $0["StartTime"] ?? .null), ("state", $0["State"] ?? .null)]) })))
             if let imageID = instance["ImageId"]?.stringValue, let image = images.first(where: { $0["ImageId"]?.stringValue == imageID }) {
                 e.append(("image", .object([("id", .string(imageID)), ("name", image["Name"] ?? .null), ("creation_date", image["CreationDate"] ?? .null), ("owner_id", image["OwnerId"] ?? .null)])))
+                e.append(("image_exists", .bool(true)))
+            } else if instance["ImageId"]?.stringValue != nil, !data.failedCalls.contains("ec2 DescribeImages") {
+                // The image the instance was launched from has been deregistered since.
+                e.append(("image_exists", .bool(false)))
             }
             var backups: [(String, String)] = []
             if let job = completedBackupTime(containing: id) { backups.append((job, "backup_job")) }

@@ -62,6 +62,7 @@ public final class InventoryFetcher: @unchecked Sendable {
         do {
             try WorkerPool.run(count: work.count, workers: settings.concurrency) { [self] index in
                 let (account, region, credentials) = work[index]
+                try StopRequest.checkpoint("before account \(account.id) region \(region)")
                 let unit = InventoryUnitFetcher(account: account, region: region, credentials: credentials, access: access, store: callStore,
                                                 lookupEvents: settings.lookupEvents, lookupSince: lookupSince, clock: clock, logger: logger)
                 try unit.run()

@@ -44,7 +44,7 @@ public final class InventoryTransformer: RawRunTransform {
         var accountNames: [String: String] = [:]
         for entry in run.entries {
             guard let account = entry.account, let region = entry.region else { continue }
-            let body = try Data(contentsOf: runFolder.appendingPathComponent(entry.path))
+            guard let body = try verifiedData(entry, runFolder: runFolder, runID: run.runId, replay: replay, report: &report) else { continue }
             let value: JSONValue
             do {
                 value = try decoder.decode(service: entry.service, operation: entry.operation, body: body)

@@ -149,21 +149,14 @@ final class InventoryUnitFetcher {
         }
         if !imageIDs.isEmpty {
             try attempt("ec2 DescribeImages (images in use)") {
+                // The image-id filter (unlike ImageId.N) tolerates images deregistered since the instances were launched:
+                // they are simply not in the answer. At most 200 values per filter.
                 let list = imageIDs.sorted()
-                do {
+                for start in stride(from: 0, to: list.count, by: 200) {
+                    let chunk = list[start..<min(start + 200, list.count)]
                     try queryPages(.ec2, version: Self.ec2Version, action: "DescribeImages",
-                                   parameters: list.enumerated().map { ("ImageId.\($0.offset + 1)", $0.element) },
+                                   parameters: [("Filter.1.Name", "image-id")] + chunk.enumerated().map { ("Filter.1.Value.\($0.offset + 1)", $0.element) },
                                    tokenParameter: "NextToken", tokenElement: "nextToken")
-                } catch let error as AWSServiceError where error.code.hasPrefix("InvalidAMIID") && list.count > 1 {
-                    // An instance may run an image that was deregistered since: ask one by one, skip the gone ones.
-                    for image in list {
-                        do {
-                            try queryPages(.ec2, version: Self.ec2Version, action: "DescribeImages", parameters: [("ImageId.1", image)],
-                                           tokenParameter: "NextToken", tokenElement: "nextToken")
-                        } catch let error as AWSServiceError where error.code.hasPrefix("InvalidAMIID") {
-                            logger.debug("image no longer exists", metadata: ["image": "\(image)"])
-                        }
-                    }
                 }
             }
         }

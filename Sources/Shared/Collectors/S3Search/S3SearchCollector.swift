@@ -19,7 +19,18 @@ extension Collector {
         templates: { naming in
             [IndexTemplate(name: naming.prefix + "cloudspool-s3", body: IndexTemplates.s3(indexPattern: "\(naming.inventoryStem)-s3-*"))]
         },
-        awsActions: OrganizationAccess.awsActions + ["s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:ListBucket"]
+        awsActions: OrganizationAccess.awsActions + ["s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:ListBucket"],
+        check: { context in
+            // With the base credentials: a bucket of a member account is listed through that account's role by fetch.
+            (context.config.s3?.buckets ?? []).map { bucket in
+                PreflightCheck.attempt("searched bucket", "s3://\(bucket)", fix: "check the name; a bucket of a member account needs s3:ListBucket in that account's role") {
+                    let s3 = try context.requireAWS().s3(bucket: bucket)
+                    let region = (try? s3.bucketRegion().region) ?? context.config.aws.region
+                    let page = try context.requireAWS().s3(bucket: bucket, region: region).listObjects(prefix: "")
+                    return "listed (\(page.objects.count)\(page.nextContinuationToken != nil ? "+" : "") keys, \(region))"
+                }
+            }
+        }
     )
 }
 

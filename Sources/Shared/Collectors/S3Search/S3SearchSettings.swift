@@ -29,7 +29,7 @@ public struct S3SearchSettings: Sendable {
         var names = buckets
         if let path = bucketsFile {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw CloudspoolError(.configuration, "cannot read the buckets file \(path) (s3.buckets_file)")
+                throw CloudspoolError(.configuration, "cannot read the buckets file \(path) (s3.buckets_file): it \(FileProblem.describe(path))")
             }
             for line in text.split(separator: "\n") {
                 let name = (line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingCharacters(in: .whitespaces)

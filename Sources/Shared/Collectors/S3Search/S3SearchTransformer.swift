@@ -56,7 +56,8 @@ public final class S3SearchTransformer: RawRunTransform {
         do {
             for entry in run.entries where entry.operation == "ListObjectsV2" {
                 guard let account = entry.account, let region = entry.region, let bucket = entry.parameters["Bucket"] else { continue }
-                let page = try S3ListPage.parse(try Data(contentsOf: runFolder.appendingPathComponent(entry.path)), bucket: bucket)
+                guard let body = try verifiedData(entry, runFolder: runFolder, runID: run.runId, replay: replay, report: &report) else { continue }
+                let page = try S3ListPage.parse(body, bucket: bucket)
                 var totals = buckets[bucket] ?? BucketTotals(account: account, region: region, firstPage: entry.path)
                 for object in page.objects {
                     totals.objects += 1
