@@ -107,7 +107,7 @@ public struct DigestAudit: Sendable {
         }
         var named = Set<String>()
         var coverage: [String: (first: Date, newest: Date)] = [:]
-        for (chain, members) in Dictionary(grouping: all, by: \.chainID).sorted(by: { $0.key < $1.key }) {
+        for (_, members) in Dictionary(grouping: all, by: \.chainID).sorted(by: { $0.key < $1.key }) {
             let ordered = members.sorted { ($0.endTime, $0.key) < ($1.endTime, $1.key) }
             for (i, stored) in ordered.enumerated() {
                 if let d = digest(stored) {
@@ -128,7 +128,6 @@ public struct DigestAudit: Sendable {
                 }, locate: { logs[$0] })
                 report.digests.append(outcome)
             }
-            _ = chain
         }
         guard onlyRun == nil else { return report }
         for (key, location) in logs.sorted(by: { $0.key < $1.key }) where !named.contains(key) {
