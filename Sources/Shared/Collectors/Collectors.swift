@@ -3,6 +3,7 @@
 public enum Collectors {
     public static let all: [Collector] = [
         .cloudTrail,
+        .digests,
         .billing,
         .monitoring,
         .inventory,

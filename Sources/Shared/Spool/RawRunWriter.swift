@@ -37,19 +37,35 @@ public final class RawRunWriter {
         bytes += entry.size
     }
 
-    /// Writes the manifest and renames the run into `raw/<collector>/`. Returns the visible folder.
+    /// Writes the manifest, chained to the collector's previous run, renames
+    /// the run into `raw/<collector>/` and records it as the chain's head.
+    /// Returns the visible folder.
     @discardableResult
     public func commit(finishedAt: Date) throws -> URL {
-        let manifest = RawRunManifest(collector: collector, runId: runID.value, startedAt: UTCDate.iso8601(startedAt),
-                                      finishedAt: UTCDate.iso8601(finishedAt), entries: entries,
-                                      failures: failures.isEmpty ? nil : failures)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try SpoolFiles.writeAtomically(try encoder.encode(manifest), to: folder.appendingPathComponent(RawRunManifest.fileName))
+        let chain = try ManifestChain.nextLink(layout: layout, collector: collector)
+        let bytes = try writeManifest(finishedAt: finishedAt, chain: chain)
         let destination = layout.raw(collector).appendingPathComponent(runID.value, isDirectory: true)
         try SpoolFiles.makeDirectory(layout.raw(collector))
         try SpoolFiles.rename(folder, to: destination)
+        try ManifestChain.recordHead(layout: layout, collector: collector, runId: runID.value, manifestBytes: bytes, at: finishedAt)
         return destination
+    }
+
+    /// Moves the unfinished run to `target` (a quarantine folder) with its
+    /// manifest, so what was stored can still be verified; it is not chained.
+    public func setAside(to target: URL, finishedAt: Date) throws {
+        try writeManifest(finishedAt: finishedAt, chain: nil)
+        try SpoolFiles.move(folder, to: target)
+    }
+
+    @discardableResult
+    func writeManifest(finishedAt: Date, chain: RawRunManifest.Chain?) throws -> Data {
+        let manifest = RawRunManifest(collector: collector, runId: runID.value, startedAt: UTCDate.iso8601(startedAt),
+                                      finishedAt: UTCDate.iso8601(finishedAt), entries: entries,
+                                      failures: failures.isEmpty ? nil : failures, chain: chain)
+        let bytes = try manifest.encoded()
+        try SpoolFiles.writeAtomically(bytes, to: folder.appendingPathComponent(RawRunManifest.fileName))
+        return bytes
     }
 
     /// Throws away an unfinished run.

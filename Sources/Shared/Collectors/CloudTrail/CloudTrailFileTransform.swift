@@ -19,6 +19,11 @@ struct CloudTrailFileTransform: Sendable {
         /// Checked against the stored file first (nil for a loose file replayed by hand).
         let entry: RawRunManifest.Entry?
         let runFolder: URL?
+
+        /// `cloudspool.run_id` and `raw_file` of its documents (none for a loose file).
+        var provenance: [UInt8] {
+            entry == nil ? [] : CloudTrailDocumentBuilder.provenance(runID: runID, rawFile: relativePath)
+        }
     }
 
     /// What became of a file.
@@ -56,19 +61,20 @@ struct CloudTrailFileTransform: Sendable {
         var splitter = JSONRecordsSplitter()
         let rejected = RejectedRecordsFile(target: quarantine.rejectedRecordsURL(runID: job.runID, relativePath: job.relativePath))
         let builder = self.builder
+        let provenance = job.provenance
         do {
             try GzipDecoder.decodeFile(job.url) { chunk in
                 try splitter.feed(chunk) { record in
                     built.records += 1
                     do {
                         if UTF8Repair.isValid(record) {
-                            try builder.append(record: record, fileKey: job.key, account: job.account, region: job.region,
+                            try builder.append(record: record, fileKey: job.key, account: job.account, region: job.region, provenance: provenance,
                                                to: &built.ndjson, resourceEvents: &built.resourceEvents)
                         } else {
                             // Invalid UTF-8 inside a string: each bad byte becomes U+FFFD, and the record is counted.
                             let fixed = UTF8Repair.repaired(record).bytes
                             try fixed.withUnsafeBytes {
-                                try builder.append(record: $0, fileKey: job.key, account: job.account, region: job.region,
+                                try builder.append(record: $0, fileKey: job.key, account: job.account, region: job.region, provenance: provenance,
                                                    to: &built.ndjson, resourceEvents: &built.resourceEvents)
                             }
                             built.repaired += 1

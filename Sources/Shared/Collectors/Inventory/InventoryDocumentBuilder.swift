@@ -41,7 +41,7 @@ struct InventoryDocumentBuilder {
             ("@timestamp", .string(collectedAt)),
             ("cloud", .object([("provider", .string("aws")), ("account", .object(account)), ("region", .string(data.region))])),
             ("resource", .object([("type", .string(type)), ("id", .string(id))])),
-            ("cloudspool", .object([("collector", .string("inventory")), ("run_id", .string(runID)), ("last_seen", .string(collectedAt))])),
+            ("cloudspool", .object([("collector", .string("inventory")), ("run_id", .string(runID)), ("raw_file", .string("responses/\(data.account)/\(data.region)/")), ("last_seen", .string(collectedAt))])),
             ("aws", .object([(service, .object([(name, resource)]))])),
             ("inventory", .object(enrichment)),
         ] + extra)
