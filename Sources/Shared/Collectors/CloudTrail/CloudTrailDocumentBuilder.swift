@@ -167,10 +167,19 @@ public struct CloudTrailDocumentBuilder: Sendable {
         }
         out.append(10)
         if let readOnly, readOnly.kind == .bool, bytes[readOnly.value.lowerBound] == UInt8(ascii: "f"),
-           let value = try? JSONValueParser.parse(Array(bytes)),
-           let event = ResourceEvent.compact(value, account: account, region: region) {
-            event.write(to: &resourceEvents)
-            resourceEvents.append(10)
+           let source = members.first(where: { Self.equals(UnsafeBufferPointer(rebasing: bytes[$0.key]), "eventSource") }),
+           ResourceEvent.sources.contains(where: { Self.equals(UnsafeBufferPointer(rebasing: bytes[source.value]), $0) }) {
+            // Only the members the change feed needs are parsed, only for calls of the services it tracks.
+            var picked: [(String, JSONValue)] = []
+            for member in members {
+                let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[member.key]), as: UTF8.self)
+                guard ResourceEvent.members.contains(key), let value = try? JSONValueParser.parse(Array(bytes[member.value])) else { continue }
+                picked.append((key, value))
+            }
+            if let event = ResourceEvent.compact(.object(picked), account: account, region: region) {
+                event.write(to: &resourceEvents)
+                resourceEvents.append(10)
+            }
         }
     }
 
