@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where the CloudTrail logs are and how they are listed.
+/// Where the CloudTrail logs are and how new ones are found (listing the bucket, or a queue).
 public struct CloudTrailSettings: Sendable {
     public let bucket: String
     /// The trail's key prefix (the part before `AWSLogs/`), normalised to end with `/` unless empty.
@@ -15,6 +15,8 @@ public struct CloudTrailSettings: Sendable {
     public let bucketRegion: String?
     /// Whether the trail's digest files are fetched and validated (the `digests` collector).
     public let validateDigests: Bool
+    /// Queue mode: new log files are announced on this queue instead of found by listing the bucket.
+    public let queue: CloudTrailQueueSettings?
 
     init(reader: inout ConfigNodeReader, today: Date) throws {
         guard let bucket = try reader.string("bucket"), !bucket.isEmpty else {
@@ -42,5 +44,6 @@ public struct CloudTrailSettings: Sendable {
         batchObjects = try reader.int("batch_objects", default: 500, range: 1...1_000_000)
         bucketRegion = try reader.string("bucket_region")
         validateDigests = try reader.bool("validate_digests", default: true)
+        queue = try CloudTrailQueueSettings.read(&reader)
     }
 }
