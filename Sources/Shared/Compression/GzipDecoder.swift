@@ -99,9 +99,12 @@ public final class GzipDecoder {
     }
 
     /// Decompresses a whole file, streaming it in `readChunkSize` pieces.
-    public static func decodeFile(_ url: URL, readChunkSize: Int = 256 * 1024, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// `input`, when given, sees every compressed chunk as it is read (to hash the file in the same pass).
+    public static func decodeFile(_ url: URL, readChunkSize: Int = 256 * 1024, input: ((UnsafeRawBufferPointer) -> Void)? = nil,
+                                  _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let decoder = try GzipDecoder()
         try FileChunkReader.read(url, chunkSize: readChunkSize) { chunk in
+            input?(chunk)
             try decoder.decode(chunk, body)
         }
         try decoder.finish()

@@ -152,8 +152,7 @@ public enum StageRunner {
             }
         }
         for (folder, owned) in folders {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-            for name in names where name.hasPrefix(".tmp-") {
+            for name in SpoolFiles.temporaries(folder) {
                 // .tmp-<pid>-<random>-<final name>
                 let parts = name.split(separator: "-", maxSplits: 3)
                 if parts.count == 4, owned(String(parts[3])) {

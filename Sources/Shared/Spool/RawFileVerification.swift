@@ -37,6 +37,11 @@ extension RawRunManifest.Entry {
         return data
     }
 
+    /// Checks that the stored file is a regular file of the manifest's size (the digest is checked apart).
+    func checkStoredFile(in runFolder: URL) throws {
+        try checkSize(of: runFolder.appendingPathComponent(path))
+    }
+
     private func checkSize(of url: URL) throws {
         var info = stat()
         guard lstat(url.path, &info) == 0 else {
@@ -50,7 +55,8 @@ extension RawRunManifest.Entry {
         }
     }
 
-    private func checkDigest(_ digest: String) throws {
+    /// Compares a SHA-256 (lower-case hex) computed over the stored file with the manifest's.
+    func checkDigest(_ digest: String) throws {
         guard digest == sha256 else {
             throw RawFileMismatch(path: path, reason: "its SHA-256 \(digest) differs from the manifest's \(sha256): changed after fetch")
         }

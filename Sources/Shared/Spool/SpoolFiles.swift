@@ -80,6 +80,13 @@ public enum SpoolFiles {
         return names.filter { !$0.hasPrefix(".") }.sorted()
     }
 
+    /// The temporary files (`.tmp-<pid>-<random>-<final name>`, see `writeAtomically`) of a folder,
+    /// which `list` leaves out.
+    public static func temporaries(_ url: URL) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        return names.filter { $0.hasPrefix(".tmp-") }.sorted()
+    }
+
     public static func isDirectory(_ url: URL) -> Bool {
         var isDir: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && isDir.boolValue

@@ -24,7 +24,4 @@ public enum StopRequest {
         let at = what()
         throw CloudspoolError(.stopped, "stopped by SIGTERM at a safe point\(at.isEmpty ? "" : " (\(at))"); nothing finished is lost, the next run continues")
     }
-
-    /// For tests: forget a request.
-    static func reset() { requested.store(false, ordering: .relaxed) }
 }

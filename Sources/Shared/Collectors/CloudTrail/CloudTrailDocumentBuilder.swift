@@ -60,6 +60,7 @@ public struct CloudTrailDocumentBuilder: Sendable {
         var recipient: JSONObjectScanner.Member?
         var awsRegion: JSONObjectScanner.Member?
         var readOnly: JSONObjectScanner.Member?
+        var eventSource: JSONObjectScanner.Member?
         var freeForm: [JSONObjectScanner.Member] = []
         for member in members {
             let key = UnsafeBufferPointer(rebasing: bytes[member.key])
@@ -68,6 +69,7 @@ public struct CloudTrailDocumentBuilder: Sendable {
             else if Self.equals(key, "recipientAccountId") { recipient = member }
             else if Self.equals(key, "awsRegion") { awsRegion = member }
             else if Self.equals(key, "readOnly") { readOnly = member }
+            else if Self.equals(key, "eventSource") { eventSource = member }
             else if Self.equals(key, "@timestamp") || Self.equals(key, "cloud") || Self.equals(key, "cloudspool") {
                 throw Rejection(reason: "record already has a member '\(String(decoding: key, as: UTF8.self))', which cloudspool adds itself")
             } else if member.kind != .null, Self.freeFormKeys.contains(where: { Self.equals(key, $0) }) {
@@ -167,7 +169,7 @@ public struct CloudTrailDocumentBuilder: Sendable {
         }
         out.append(10)
         if let readOnly, readOnly.kind == .bool, bytes[readOnly.value.lowerBound] == UInt8(ascii: "f"),
-           let source = members.first(where: { Self.equals(UnsafeBufferPointer(rebasing: bytes[$0.key]), "eventSource") }),
+           let source = eventSource,
            ResourceEvent.sources.contains(where: { Self.equals(UnsafeBufferPointer(rebasing: bytes[source.value]), $0) }) {
             // Only the members the change feed needs are parsed, only for calls of the services it tracks.
             var picked: [(String, JSONValue)] = []

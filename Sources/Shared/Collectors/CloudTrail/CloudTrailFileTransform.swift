@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// One CloudTrail log file turned into its `_bulk` lines, away from the
@@ -48,14 +49,18 @@ struct CloudTrailFileTransform: Sendable {
     }
 
     func run(_ job: Job) -> Outcome {
+        // The file is checked against the manifest in the same pass that decompresses it: size first, the
+        // SHA-256 of the compressed bytes as they are read, compared before anything of the file is kept.
+        var hasher: SHA256?
         if let entry = job.entry, let folder = job.runFolder {
             do {
-                try entry.verify(in: folder)
+                try entry.checkStoredFile(in: folder)
             } catch let mismatch as RawFileMismatch {
                 return .mismatch(mismatch)
             } catch {
                 return .mismatch(RawFileMismatch(path: entry.path, reason: "cannot be checked: \(StageRunner.describe(error))"))
             }
+            hasher = SHA256()
         }
         var built = Built()
         // CloudTrail gzip files inflate about eightfold, the documents add a little: one allocation instead of many copies.
@@ -65,7 +70,7 @@ struct CloudTrailFileTransform: Sendable {
         let builder = self.builder
         let provenance = job.provenance
         do {
-            try GzipDecoder.decodeFile(job.url) { chunk in
+            try GzipDecoder.decodeFile(job.url, input: { hasher?.update(bufferPointer: $0) }) { chunk in
                 try splitter.feed(chunk) { record in
                     built.records += 1
                     do {
@@ -88,16 +93,26 @@ struct CloudTrailFileTransform: Sendable {
                 }
             }
             try splitter.finish()
+            if let entry = job.entry, let digest = hasher?.finalize().hexString {
+                try entry.checkDigest(digest)
+            }
             if rejected.count > 0 {
                 try rejected.commit()
                 built.rejected = rejected.count
                 built.rejectedFile = rejected.target
             }
-        } catch let error as CloudspoolError where error.code == .decompression || error.code == .format {
+        } catch let mismatch as RawFileMismatch {
             rejected.discard()
-            return .corrupt(error)
+            return .mismatch(mismatch)
         } catch {
             rejected.discard()
+            // A file that is not what fetch stored is reported as such, even when it also fails to decode.
+            if let entry = job.entry, let folder = job.runFolder {
+                do { try entry.verify(in: folder) } catch let mismatch as RawFileMismatch { return .mismatch(mismatch) } catch {}
+            }
+            if let error = error as? CloudspoolError, error.code == .decompression || error.code == .format {
+                return .corrupt(error)
+            }
             return .corrupt(CloudspoolError(.spool, StageRunner.describe(error)))
         }
         built.bytes = SpoolFiles.size(job.url)

@@ -140,8 +140,10 @@ public final class CloudTrailTransformer: CollectorTransform {
     func pruneResourceEvents(olderThanDays days: Int) throws {
         let folder = ResourceEventIndex.folder(layout)
         let cutoff = clock.now().addingTimeInterval(-Double(max(days, 2)) * 86_400)
+        for name in SpoolFiles.temporaries(folder) {
+            try SpoolFiles.remove(folder.appendingPathComponent(name))
+        }
         for name in SpoolFiles.list(folder) {
-            if name.hasPrefix(".tmp-") { try SpoolFiles.remove(folder.appendingPathComponent(name)); continue }
             guard let run = RunID(String(name.prefix { $0 != "." })), let date = run.date, date < cutoff else { continue }
             try SpoolFiles.remove(folder.appendingPathComponent(name))
         }

@@ -168,7 +168,7 @@ struct InventoryChangeTracker {
 
     /// Removes what an interrupted run left half-written (transform holds its lock, so none is being written).
     func removeTemporaries() {
-        for name in SpoolFiles.list(folder) where name.hasPrefix(".tmp-") {
+        for name in SpoolFiles.temporaries(folder) {
             try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
         }
     }
