@@ -1,6 +1,7 @@
 """The shipped least-privilege policy (iam-policy.json) names every AWS action
 fetch can call, and nothing more: read-only actions only, S3 limited to the
-configured buckets.
+configured buckets; the only other actions are those of a queue consumer
+(receive, extend, delete messages), limited to the trail's queue.
 
 The actions come from the collector registry (`cloudspool-fetch
 --list-collectors --json`: each collector declares the IAM actions its fetch
@@ -24,10 +25,15 @@ ACTION_OF = {
     ("s3", "ListObjectsV2"): "s3:ListBucket",
     ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
     ("sts", "GetCallerIdentity"): None,  # needs no permission
+    ("sqs", "DeleteMessageBatch"): "sqs:DeleteMessage",
+    ("sqs", "ChangeMessageVisibilityBatch"): "sqs:ChangeMessageVisibility",
 }
 IAM_PREFIX = {"ec2": "ec2", "rds": "rds", "cloudwatch": "cloudwatch", "monitoring": "cloudwatch", "backup": "backup",
-              "cloudtrail": "cloudtrail", "organizations": "organizations", "iam": "iam", "sts": "sts", "s3": "s3"}
+              "cloudtrail": "cloudtrail", "organizations": "organizations", "iam": "iam", "sts": "sts", "s3": "s3",
+              "sqs": "sqs"}
 READ_ONLY = re.compile(r":(Describe|List|Get|Generate(CredentialReport)|Lookup|AssumeRole$)")
+# Reading a queue consumes its messages: allowed on the trail's queue only (cloudtrail.queue_url).
+QUEUE_CONSUMER = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
 
 
 def called_operations():
@@ -99,7 +105,8 @@ def test_sources_are_scanned():
     # The scan must find the calls of every collector, or the comparison below proves nothing.
     for expected in [("ec2", "DescribeInstances"), ("rds", "DescribeDBInstances"), ("cloudwatch", "ListMetrics"),
                      ("backup", "ListBackupJobs"), ("cloudtrail", "LookupEvents"), ("iam", "GetCredentialReport"),
-                     ("s3", "GetObject"), ("s3", "ListObjectsV2"), ("sts", "AssumeRole"), ("organizations", "ListAccounts")]:
+                     ("s3", "GetObject"), ("s3", "ListObjectsV2"), ("sts", "AssumeRole"), ("organizations", "ListAccounts"),
+                     ("sqs", "ReceiveMessage"), ("sqs", "DeleteMessageBatch")]:
         assert expected in calls, f"{expected} not found in the sources"
 
 
@@ -119,8 +126,14 @@ def test_policy_is_read_only_and_s3_is_limited_to_the_configured_buckets():
     policy, listed = policy_actions()
     for action in listed:
         assert "*" not in action, action
-        assert READ_ONLY.search(action), f"{action} is not a read-only action"
+        assert READ_ONLY.search(action) or action in QUEUE_CONSUMER, f"{action} is not a read-only action"
     for statement in policy["Statement"]:
+        actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+        if QUEUE_CONSUMER & set(actions):
+            # only in the queue's statement, on one queue (a placeholder the operator replaces), with nothing else
+            assert all(a.startswith("sqs:") for a in actions), actions
+            resource = statement["Resource"]
+            assert isinstance(resource, str) and re.fullmatch(r"arn:aws:sqs:[A-Z_]+:[A-Z_]+:CLOUDTRAIL_QUEUE", resource), resource
         s3_object_actions = [a for a in statement["Action"] if a in ("s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation")]
         if s3_object_actions:
             resources = statement["Resource"]

@@ -26,6 +26,7 @@ public struct AWSService: Sendable, Hashable {
     public static let rds = AWSService(signingName: "rds", endpointPrefix: "rds", environmentName: "RDS")
     public static let cloudwatch = AWSService(signingName: "monitoring", endpointPrefix: "monitoring", environmentName: "CLOUDWATCH")
     public static let backup = AWSService(signingName: "backup", endpointPrefix: "backup", environmentName: "BACKUP")
+    public static let sqs = AWSService(signingName: "sqs", endpointPrefix: "sqs", environmentName: "SQS")
     public static let cloudtrail = AWSService(signingName: "cloudtrail", endpointPrefix: "cloudtrail", environmentName: "CLOUDTRAIL")
     public static let organizations = AWSService(signingName: "organizations", endpointPrefix: "organizations", environmentName: "ORGANIZATIONS",
                                                  globalHost: "organizations.us-east-1.amazonaws.com")

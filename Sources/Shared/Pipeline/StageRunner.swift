@@ -138,6 +138,10 @@ public enum StageRunner {
             }
         }
         var folders: [(URL, (String) -> Bool)] = [(layout.state, ownCheckpoint), (layout.runs(stage), { _ in true })]
+        if stage == "fetch" {
+            // queue messages put aside (quarantine/fetch/sqs-<id>.json) are written under .tmp- names first
+            folders.append((layout.quarantine(stage), { _ in true }))
+        }
         if stage == "transform" {
             for collector in Collectors.all { folders.append((layout.ndjson(collector.name), { _ in true })) }
         }

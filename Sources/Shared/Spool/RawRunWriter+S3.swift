@@ -10,9 +10,17 @@ extension RawRunWriter {
         let url = try fileURL(relative)
         let file = try OutputFile(creating: url)
         let requestedAt = clock.now()
-        let result = try s3.getObject(key: key, restart: { try file.truncate(to: 0) }, sink: { try file.write($0) })
-        try file.sync()
-        try file.close()
+        let result: (head: HTTPResponseHead, size: Int64, sha256: String)
+        do {
+            result = try s3.getObject(key: key, restart: { try file.truncate(to: 0) }, sink: { try file.write($0) })
+            try file.sync()
+            try file.close()
+        } catch {
+            // No file without its manifest entry: the run may still be committed with the other objects.
+            try? file.close()
+            try? FileManager.default.removeItem(at: url)
+            throw error
+        }
         var parameters = ["Bucket": bucket, "Key": key]
         parameters.merge(extraParameters) { _, new in new }
         let entry = RawRunManifest.Entry(

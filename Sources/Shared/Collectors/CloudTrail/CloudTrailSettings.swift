@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where the CloudTrail logs are and how they are listed.
+/// Where the CloudTrail logs are and how new ones are found (listing the bucket, or a queue).
 public struct CloudTrailSettings: Sendable {
     public let bucket: String
     /// The trail's key prefix (the part before `AWSLogs/`), normalised to end with `/` unless empty.
@@ -13,6 +13,8 @@ public struct CloudTrailSettings: Sendable {
     public let batchObjects: Int
     /// Region of the bucket; defaults to `aws.region`.
     public let bucketRegion: String?
+    /// Queue mode: new log files are announced on this queue instead of found by listing the bucket.
+    public let queue: CloudTrailQueueSettings?
 
     init(reader: inout ConfigNodeReader, today: Date) throws {
         guard let bucket = try reader.string("bucket"), !bucket.isEmpty else {
@@ -39,5 +41,6 @@ public struct CloudTrailSettings: Sendable {
         overlapMinutes = try reader.int("overlap_minutes", default: 60, range: 0...10_080)
         batchObjects = try reader.int("batch_objects", default: 500, range: 1...1_000_000)
         bucketRegion = try reader.string("bucket_region")
+        queue = try CloudTrailQueueSettings.read(&reader)
     }
 }
