@@ -36,8 +36,15 @@ public struct AccountDirectory {
         return result
     }
 
-    /// Every account to collect, sorted, each once.
+    /// Every account to collect, sorted, each once; with `inventory.shard: K/N`, only those of shard K.
     public func resolve(organizations: () throws -> [InventoryAccount]) throws -> [InventoryAccount] {
+        let all = try resolveAll(organizations: organizations)
+        guard let shard = settings.shard else { return all }
+        return all.filter { shard.contains($0.id) }
+    }
+
+    /// Every account the sources name, whatever the shard.
+    func resolveAll(organizations: () throws -> [InventoryAccount]) throws -> [InventoryAccount] {
         var byID: [String: InventoryAccount] = [:]
         func add(_ id: String, _ name: String? = nil) {
             if byID[id]?.name == nil { byID[id] = InventoryAccount(id: id, name: name) }

@@ -32,7 +32,8 @@ public struct OrganizationAccess: Sendable {
         let accounts = try AccountDirectory(settings: settings, environment: environment)
             .resolve(organizations: { try listOrganizationAccounts(store: store, account: baseAccount ?? "organization") })
         guard !accounts.isEmpty else {
-            throw CloudspoolError(.configuration, "no account to collect (check inventory.accounts_file, accounts, organizations, profiles)")
+            let shard = settings.shard.map { "; inventory.shard \($0) leaves none of them to this host" } ?? ""
+            throw CloudspoolError(.configuration, "no account to collect (check inventory.accounts_file, accounts, organizations, profiles\(shard))")
         }
         var result: [(InventoryAccount, any CredentialProvider)] = []
         for account in accounts {

@@ -20,15 +20,17 @@ public struct InventorySettings: Sendable {
     public let concurrency: Int
     /// CloudTrail events looked up per instance (0 turns it off).
     public let lookupEvents: Int
+    /// `shard: K/N`: only the accounts of shard K of N (nil: every account).
+    public let shard: AccountShard?
 
     /// A copy that visits only `accounts` (and no other source of accounts).
     public func restricted(to accounts: [String], accountsFile: String?) -> InventorySettings {
         InventorySettings(accountsFile: accountsFile, accounts: accounts, organizations: false, profiles: false, roleName: roleName,
-                          externalId: externalId, regions: regions, concurrency: concurrency, lookupEvents: lookupEvents)
+                          externalId: externalId, regions: regions, concurrency: concurrency, lookupEvents: lookupEvents, shard: shard)
     }
 
     init(accountsFile: String?, accounts: [String], organizations: Bool, profiles: Bool, roleName: String, externalId: String?,
-         regions: [String], concurrency: Int, lookupEvents: Int) {
+         regions: [String], concurrency: Int, lookupEvents: Int, shard: AccountShard? = nil) {
         self.accountsFile = accountsFile
         self.accounts = accounts
         self.organizations = organizations
@@ -38,6 +40,7 @@ public struct InventorySettings: Sendable {
         self.regions = regions
         self.concurrency = concurrency
         self.lookupEvents = lookupEvents
+        self.shard = shard
     }
 
     init(reader: inout ConfigNodeReader) throws {
@@ -56,6 +59,14 @@ public struct InventorySettings: Sendable {
         }
         concurrency = try reader.int("concurrency", default: 4, range: 1...64)
         lookupEvents = try reader.int("lookup_events", default: 100, range: 0...1000)
+        if let text = try reader.string("shard") {
+            guard let shard = AccountShard(text) else {
+                throw reader.error("shard", "must be K/N with 1 <= K <= N (this host collects shard K of N), not '\(text)'")
+            }
+            self.shard = shard
+        } else {
+            shard = nil
+        }
         if accountsFile == nil && accounts.isEmpty && !organizations && !profiles {
             throw reader.error("accounts", "or accounts_file, organizations: true or profiles: true is needed: which accounts to collect")
         }
