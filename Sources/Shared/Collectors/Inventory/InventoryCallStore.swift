@@ -30,8 +30,8 @@ public final class InventoryCallStore: @unchecked Sendable {
         let entry = RawRunManifest.Entry(path: path, service: service, operation: operation, account: account, region: region,
                                          parameters: parameters, requestedAt: UTCDate.iso8601(requestedAt), httpStatus: status,
                                          size: Int64(body.count), sha256: SHA256Hex.of(body))
-        lock.withLock {
-            writer.add(entry)
+        try lock.withLock {
+            try writer.add(entry)
             calls += 1
             bytes += Int64(body.count)
         }
