@@ -9,7 +9,7 @@ CRONDIR   ?= /etc/cron.d
 SPOOL     ?= /var/spool/cloudspool
 LOGDIR    ?= /var/log/cloudspool
 CLOUDSPOOL_USER ?= cloudspool
-BINARIES  := cloudspool-fetch cloudspool-transform cloudspool-load
+BINARIES  := cloudspool-fetch cloudspool-transform cloudspool-load cloudspool-audit
 
 SHAREDIR  ?= $(PREFIX)/share/cloudspool
 

@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "cloudspool-fetch", targets: ["fetch"]),
         .executable(name: "cloudspool-transform", targets: ["transform"]),
         .executable(name: "cloudspool-load", targets: ["load"]),
+        .executable(name: "cloudspool-audit", targets: ["audit"]),
         .library(name: "Shared", targets: ["Shared"]),
     ],
     dependencies: [
@@ -34,6 +35,7 @@ let package = Package(
                 "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -49,6 +51,11 @@ let package = Package(
         .executableTarget(
             name: "load",
             dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "audit",
+            dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SharedTests",

@@ -5,7 +5,8 @@ writes the same Elasticsearch _bulk lines cloudspool writes:
 
   {"index":{"_index":"awscli-trail-YYYY.MM.DD","_id":<eventID>}}
   {"@timestamp":..,"cloud":{"provider":"aws","account":{"id":..},"region":..},
-   "cloudspool":{"log_file":<key>,"payload_text":"requestParameters={...} ..."}, <the record's members>}
+   "cloudspool":{"log_file":<key>,"run_id":<raw run>,"raw_file":<path in the run>,
+                 "payload_text":"requestParameters={...} ..."}, <the record's members>}
 
 usage: baseline_cloudtrail.py RAW_RUN_DIR OUT.ndjson [--stem awscli-trail]
 
@@ -55,7 +56,7 @@ def payload_text(record: dict) -> str:
     return b" ".join(parts).decode(errors="ignore")
 
 
-def transform_file(path: str, key: str, account, region, stem: str, out) -> int:
+def transform_file(path: str, key: str, account, region, stem: str, out, provenance: dict) -> int:
     with gzip.open(path, "rb") as f:
         data = json.load(f)
     n = 0
@@ -69,7 +70,7 @@ def transform_file(path: str, key: str, account, region, stem: str, out) -> int:
         reg = record.get("awsRegion") or region
         if reg:
             cloud["region"] = reg
-        spool = {"log_file": key}
+        spool = {"log_file": key, **provenance}
         text = payload_text(record)
         if text:
             spool["payload_text"] = text
@@ -96,7 +97,7 @@ def main() -> int:
         for e in manifest["entries"]:
             key = e["parameters"].get("Key", e["path"])
             records += transform_file(os.path.join(a.raw_run, e["path"]), key, e.get("account"), e.get("region"),
-                                      a.stem, out)
+                                      a.stem, out, {"run_id": manifest["runId"], "raw_file": e["path"]})
         out.flush()
         os.fsync(out.fileno())
     print(json.dumps({"records": records}))

@@ -93,7 +93,9 @@ def main() -> int:
                                   if h in ("lineItem/UsageStartDate", "line_item_usage_start_date")), None)
                 acct_col = next((i for i, h in enumerate(header)
                                  if h in ("lineItem/UsageAccountId", "line_item_usage_account_id")), None)
-                spool = {"billing_period": period, "revision": revision, "report_file": key}
+                # provenance: the raw run and the file inside it (as cloudspool writes it)
+                spool = {"billing_period": period, "revision": revision, "report_file": key,
+                         "run_id": run["runId"], "raw_file": entry["path"]}
                 for n, row in enumerate(reader, 1):
                     if len(row) != len(header):
                         raise SystemExit(f"{key}: row {n} has {len(row)} columns, the header has {len(header)}")

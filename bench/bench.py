@@ -455,14 +455,14 @@ def curl_config(bodies: list, url: str, path: Path) -> Path:
     return path
 
 
-def load_spool(root: Path, files: list, url: str) -> Path:
+def load_spool(root: Path, files: list, url: str, compression: str = "none") -> Path:
     fresh(root)
     nd = root / "spool" / "ndjson" / "cloudtrail"
     nd.mkdir(parents=True)
     for f in files:
         os.link(f, nd / Path(f).name)
     cfg = root / "cloudspool.yaml"
-    cfg.write_text(f"spool: {root / 'spool'}\nindex:\n  url: {url}\n  auth: none\n  bulk_max_bytes: {BULK_MAX_BYTES}\n"
+    cfg.write_text(f"spool: {root / 'spool'}\nindex:\n  url: {url}\n  auth: none\n  compression: {compression}\n  bulk_max_bytes: {BULK_MAX_BYTES}\n"
                    f"  bulk_max_docs: {BULK_MAX_DOCS}\n  names:\n    cloudtrail: {LOAD_STEM}\n"
                    f"retention:\n  raw_days: 36500\n  ndjson_days: 36500\n")
     return cfg
@@ -523,8 +523,8 @@ def part_load(args, out: dict) -> None:
                 pass
 
     def run_one(kind: str, url: str) -> dict:
-        if kind == "ours":
-            cfg = load_spool(work / "spool", files, url)
+        if kind in ("ours", "ours-gzip"):
+            cfg = load_spool(work / "spool", files, url, compression="gzip" if kind == "ours-gzip" else "none")
             r = measure([tool, "--config", cfg])
             s = summary_fields(r["stdout"])
             r["sent"] = int(s.get("indexed", 0))
@@ -551,7 +551,8 @@ def part_load(args, out: dict) -> None:
             r["error"] = f"rc={r['rc']} {r['stdout'][-300:]} {r['stderr'][-300:]}"
         return r
 
-    kinds = [("ours", "cloudspool-load"), ("streaming", "opensearch-py helpers.streaming_bulk"),
+    kinds = [("ours", "cloudspool-load (index.compression: none)"), ("ours-gzip", "cloudspool-load (index.compression: gzip)"),
+             ("streaming", "opensearch-py helpers.streaming_bulk"),
              ("parallel", f"opensearch-py helpers.parallel_bulk ({args.parallel_threads} threads)"),
              ("curl", "curl, pre-built bulk bodies, 1 connection")]
 
@@ -589,6 +590,8 @@ def part_load(args, out: dict) -> None:
                 st = sink.stats()
                 r["indexed"] = st["docs"]
                 r["connections"] = st["connections"]
+                r["wire_bytes"] = st.get("wire_bytes")
+                r["doc_bytes"] = st.get("bytes")
                 if st["docs"] < docs:   # (a build may also send its own run report: more is fine)
                     r["ok"] = False
                     r.setdefault("error", f"the sink received {st['docs']} documents, not {docs}")
@@ -603,8 +606,11 @@ def part_load(args, out: dict) -> None:
             extra = {}
             if server:
                 extra["server_peak_rss_mb"] = max([r.get("server_rss_mb") or 0 for r in runs_by_kind[kind]], default=None)
-            if kind != "ours":
+            if kind not in ("ours", "ours-gzip"):
                 extra["baseline"] = True
+            wire = [r.get("wire_bytes") for r in runs_by_kind[kind] if r.get("wire_bytes")]
+            if wire:
+                extra["wire_mb"] = round(wire[-1] / 1e6, 1)
             rows.append(contender(name, runs_by_kind[kind], docs, "docs", nbytes, extra))
         return rows
 
@@ -612,10 +618,15 @@ def part_load(args, out: dict) -> None:
     part["sink"] = {"runs_per_contender": args.runs, "rows": rows_of(sink_runs, False)}
     tg = []
     for where in ("osmem", "sink"):
-        ours_row, st, pa, cu = part[where]["rows"]
+        ours_row, gz_row, st, pa, cu = part[where]["rows"]
         best_py = max([x for x in (st["units_per_s"], pa["units_per_s"]) if x], default=None)
         tg.append(target(f"{where}: docs/s >= the best Python helper", ratio(ours_row["units_per_s"], best_py), 1.0))
         tg.append(target(f"{where}: docs/s within 20% of curl (>= 0.8x)", ratio(ours_row["units_per_s"], cu["units_per_s"]), 0.8))
+        tg.append(target(f"{where}: gzip costs no throughput on loopback (>= 0.95x of none)", ratio(gz_row["units_per_s"], ours_row["units_per_s"]), 0.95))
+    sink_wire = {r["name"]: r.get("wire_mb") for r in part["sink"]["rows"]}
+    none_mb, gz_mb = sink_wire.get(kinds[0][1]), sink_wire.get(kinds[1][1])
+    if none_mb and gz_mb:
+        tg.append(target("gzip: at least 4x fewer bytes on the wire", round(none_mb / gz_mb, 2), 4.0))
     part["targets"] = tg
     out["load"] = part
 
@@ -851,6 +862,9 @@ def render(results: dict) -> str:
                     ("client peak RSS MB", lambda r: fmt_num(r["rss_mb"]))]
             if where == "osmem":
                 cols.append(("server peak RSS MB", lambda r: fmt_num(r.get("server_peak_rss_mb"), 0)))
+            else:
+                cols.append(("MB on the wire", lambda r: fmt_num(r.get("wire_mb"))))
+            cols.append(("min-max s", lambda r: f"{min(r['seconds_all']):.1f}-{max(r['seconds_all']):.1f}" if r.get("seconds_all") else "-"))
             cols.append(("cloudspool vs this", vs(ref)))
             lines += table(q["rows"], cols)
         lines += targets(p)
@@ -913,7 +927,20 @@ def main(argv=None) -> int:
     ap.add_argument("--fetch-cli-runs", type=int, default=int(os.environ.get("BENCH_FETCH_CLI_RUNS", 1)),
                     help="runs of the CLI baseline (default 1: ~40 s each)")
     ap.add_argument("--keep-work", action="store_true", help="keep bench-data/work/ (the runs' spools) afterwards")
+    ap.add_argument("--quick", action="store_true",
+                    help="every part on smaller data (under 3 minutes on a 2-core machine), the same table; data in bench-data/quick")
     args = ap.parse_args(argv)
+    if args.quick:
+        # smaller inputs, at least 3 runs each; the data of the full run is left alone
+        args.ct_bytes = min(args.ct_bytes, 30_000_000)
+        args.cur_rows = min(args.cur_rows, 120_000)
+        args.cur_small_rows = min(args.cur_small_rows, 6_000)
+        args.load_docs = min(args.load_docs, 10_000)
+        args.fetch_instances = min(args.fetch_instances, 6)
+        args.fetch_regions = "eu-west-1"
+        args.runs = max(3, args.runs)
+        if args.data == str(REPO / "bench-data"):
+            args.data = str(REPO / "bench-data" / "quick")
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     for p in parts:
         if p not in ("transform", "cur", "load", "fetch"):

@@ -9,7 +9,9 @@ requests answer `{"acknowledged":true}`. HTTP/1.1 keep-alive, Content-Length
 or chunked bodies, `Expect: 100-continue`. One thread per connection.
 
 It counts documents; `GET /_sink/stats` returns {"requests":..,"docs":..,"bytes":..,
-"connections":..} and `POST /_sink/reset` zeroes it.
+"wire_bytes":..,"connections":..} and `POST /_sink/reset` zeroes it. A body sent with
+`Content-Encoding: gzip` is inflated (as Elasticsearch/OpenSearch do); "bytes" counts the
+documents' bytes, "wire_bytes" what travelled.
 
 usage: bulk_sink.py [--port 0] [--save-puts DIR]
   prints {"url": "http://127.0.0.1:PORT"} on stdout when ready; with --save-puts the body of
@@ -19,6 +21,7 @@ Listens on 127.0.0.1 only.
 """
 
 import argparse
+import gzip
 import json
 import os
 import socket
@@ -29,7 +32,7 @@ import threading
 ITEM = (b'{"index":{"_index":"sink","_id":"x","_version":1,"result":"created",'
         b'"_shards":{"total":1,"successful":1,"failed":0},"_seq_no":0,"_primary_term":1,"status":201}}')
 LOCK = threading.Lock()
-STATS = {"requests": 0, "docs": 0, "bytes": 0, "connections": 0}
+STATS = {"requests": 0, "docs": 0, "bytes": 0, "wire_bytes": 0, "connections": 0}
 SAVE_DIR = None
 
 
@@ -77,6 +80,9 @@ class Handler(socketserver.StreamRequestHandler):
             else:
                 body = b""
             path = target.split("?", 1)[0]
+            wire = len(body)
+            if headers.get("content-encoding", "").lower() == "gzip" and body:
+                body = gzip.decompress(body)
             if method == "POST" and path.endswith("/_bulk"):
                 lines = body.count(b"\n") + (0 if body.endswith(b"\n") or not body else 1)
                 docs = lines // 2
@@ -84,6 +90,7 @@ class Handler(socketserver.StreamRequestHandler):
                     STATS["requests"] += 1
                     STATS["docs"] += docs
                     STATS["bytes"] += len(body)
+                    STATS["wire_bytes"] += wire
                 out = b'{"took":1,"errors":false,"items":[' + b",".join([ITEM] * docs) + b"]}"
             elif path == "/_sink/stats":
                 with LOCK:

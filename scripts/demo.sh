@@ -17,6 +17,9 @@
 #      S3 buckets in eu-west-1 and us-east-1 (scripts/demo_estate.py build)
 #    and starts a loopback stand-in for the two APIs moto lacks, CloudTrail LookupEvents
 #    and AWS Backup ListBackupJobs (scripts/demo_estate.py stub, Tests/integration/aws_stub.py)
+#    - when icinga2 is installed (icinga2-bin icinga2-common): a real Icinga 2 with livestatus
+#      on loopback (Tests/integration/icinga_peer.py) whose hosts match some of the instances,
+#      read by the monitoring collector; without icinga2 that part is skipped with a note
 # 5. writes a config to .demo/ and runs cloudspool-fetch (every collector), -transform
 #    and -load, then cloudspool-load --status
 # 6. shows what was indexed
@@ -57,8 +60,10 @@ rm -rf "$DEMO/spool"
 STATE="$DEMO/peers.json"
 if [ -f "$STATE" ]; then python3 scripts/peers.py stop --state-file "$STATE" >/dev/null || true; fi
 STUB_PID=""
+ICINGA_DIR=""
 cleanup() {
     say "stopping the peers"
+    if [ -n "$ICINGA_DIR" ]; then python3 Tests/integration/icinga_peer.py stop --dir "$ICINGA_DIR" --grace 5 || true; fi
     if [ -n "$STUB_PID" ] && kill -0 "$STUB_PID" 2>/dev/null; then
         kill "$STUB_PID" && wait "$STUB_PID" 2>/dev/null || true
         echo "stopped aws-stub (pid $STUB_PID); it answered:"
@@ -125,6 +130,28 @@ head -n1 "$DEMO/peer-logs/aws-stub.log"
 export AWS_ENDPOINT_URL_CLOUDTRAIL="$STUB_URL" AWS_ENDPOINT_URL_BACKUP="$STUB_URL"
 S3_BUCKETS="$(python3 -c 'import json, sys; print(", ".join(json.load(open(sys.argv[1]))["buckets"]))' "$DEMO/estate.json")"
 
+say "Monitoring: a real Icinga 2 with livestatus on loopback"
+MONITORING_YAML=""
+if command -v icinga2 >/dev/null 2>&1; then
+    python3 scripts/demo_estate.py monitoring-hosts --endpoint-url "$MOTO_URL" --ledger "$DEMO/estate.json" \
+        --out "$DEMO/icinga-hosts.json" --expected "$DEMO/icinga-expected.json"
+    rm -rf "$DEMO/icinga"
+    ICINGA_DIR="$DEMO/icinga"
+    if python3 Tests/integration/icinga_peer.py start --hosts "$DEMO/icinga-hosts.json" --dir "$ICINGA_DIR" > "$DEMO/icinga.env"; then
+        # shellcheck disable=SC1091
+        . "$DEMO/icinga.env"
+        echo "icinga2: livestatus $LIVESTATUS_TCP and $LIVESTATUS_SOCKET (pid $ICINGA_PID, ready in ${ICINGA_STARTUP_SECONDS} s)"
+        MONITORING_YAML="monitoring:
+  sources:
+    - {name: icinga, type: livestatus, address: \"$LIVESTATUS_TCP\", timeout_seconds: 10}"
+    else
+        echo "icinga2 did not start (see $ICINGA_DIR/icinga2.log): the monitoring part of the demo is skipped"
+        ICINGA_DIR=""
+    fi
+else
+    echo "icinga2 is not installed (apt-get install icinga2-bin icinga2-common): the monitoring part of the demo is skipped"
+fi
+
 # ---------------------------------------------------------------- 5. run
 DAY="$(python3 -c 'import datetime; print(datetime.date.today() - datetime.timedelta(days=6))')"
 cat > "$DEMO/cloudspool.yaml" <<YAML
@@ -140,6 +167,8 @@ cloudtrail:
   start_date: $DAY
   overlap_minutes: 60
   batch_objects: 50
+  # the generated digests are not signed by CloudTrail (Tests/integration/test_audit.py validates signed ones)
+  validate_digests: false
 billing:
   bucket: $CUR_BUCKET
   prefix: cur
@@ -156,6 +185,7 @@ iam:
   report_timeout_seconds: 30
 s3:
   buckets: [$S3_BUCKETS]
+$MONITORING_YAML
 index:
   url: $OSMEM_URL
   auth: none
@@ -186,7 +216,7 @@ if [ "$rc" != 0 ] && [ "$rc_all" = 0 ]; then rc_all=$rc; fi
 # ---------------------------------------------------------------- 6. results
 say "what was indexed"
 set +e
-python3 - "$OSMEM_URL" "$DEMO" <<'PY'
+python3 - "$OSMEM_URL" "$DEMO" "${ICINGA_DIR:+monitoring}" <<'PY'
 import json, sys, urllib.request
 from collections import defaultdict
 from decimal import Decimal
@@ -280,6 +310,34 @@ for (acct, region), d in sorted(latest.items()):
 for key in sorted(set(ledger) - set(latest)):
     problems.append(f"no inventory summary for {key}")
     print(f"{key[0]:<14}{names.get(key[0], '?')[:15]:<16}{key[1]:<11}  no summary   <-- missing")
+
+if len(sys.argv) > 3 and sys.argv[3] == "monitoring":
+    print("\n-- Monitoring coverage (icinga2 over livestatus): EC2 instances now (awscli-current)")
+    expected = json.load(open(f"{demo}/icinga-expected.json"))
+    r = search("awscli-current", {"term": {"resource.type": "ec2.instance"}}, size=500,
+               sort=[{"cloud.account.id": "asc"}, {"cloud.region": "asc"}, {"resource.id": "asc"}])
+    docs = [h["_source"] for h in r["hits"]["hits"]]
+    counts = {}
+    for d in docs:
+        counts[get(d, "monitoring.monitored", "(absent)")] = counts.get(get(d, "monitoring.monitored", "(absent)"), 0) + 1
+    print(f"[AWS] OP5 Monitored Count: {counts.get('true', 0)}    [AWS] OP5 NOT Monitored Count: {counts.get('false', 0)}"
+          f"    unknown: {counts.get('unknown', 0)}")
+    mark("monitored instances", len(expected), counts.get("true", 0))
+    print("[AWS] OP5 Monitored Details:")
+    print(f"  {'account':<14}{'region':<11}{'instance':<21}{'Name':<8}{'monitored':<10}{'host':<42}{'state':<6}{'matched by'}")
+    for d in docs:
+        tags = dict(t.split("=", 1) for t in get(d, "inventory.tags", []) if "=" in t)
+        m = d.get("monitoring", {})
+        iid = get(d, "resource.id")
+        flag = mark(f"monitoring of {iid}", expected.get(iid, "-"), m.get("matched_by", "-"))
+        print(f"  {get(d, 'cloud.account.id'):<14}{get(d, 'cloud.region'):<11}{iid:<21}{tags.get('Name', ''):<8}"
+              f"{m.get('monitored', '?'):<10}{m.get('host_name', '-')[:41]:<42}{m.get('state', '-'):<6}{m.get('matched_by', '-')}{flag}")
+    r = search("awscli-2*", {"terms": {"resource.type": ["monitoring.unmatched_host", "monitoring.ambiguous_host"]}}, size=50)
+    print("monitored hosts with no instance, or with several:")
+    for h in sorted(r["hits"]["hits"], key=lambda h: h["_id"]):
+        m = h["_source"]["monitoring"]
+        extra = f" -> {m['candidate_count']} instances ({m['matched_by']})" if "candidates" in m else ""
+        print(f"  {h['_source']['resource']['type']:<28}{m['host_name']:<12}{m.get('address', ''):<16}{m.get('state', '')}{extra}")
 
 print("\n-- IAM users (awsusers-000001)")
 r = search("awsusers-000001", size=100, sort=[{"cloud.account.id": "asc"}, {"user.name": "asc"}])

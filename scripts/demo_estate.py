@@ -12,6 +12,13 @@
         password, access key, groups); an S3 bucket of a few hundred objects. What was
         made is written to the ledger (JSON) and summed up on stdout.
 
+    python3 scripts/demo_estate.py monitoring-hosts --endpoint-url URL --ledger FILE --out FILE --expected FILE
+        monitoring hosts for a real Icinga 2 (Tests/integration/icinga_peer.py start --hosts FILE)
+        that match the ledger's instances by each rule that applies to them (custom variable,
+        instance id as name and as display name, private IP, private DNS name, Name tag: "APP-1"
+        matches app-1 of every account and region), plus two hosts that match none; --expected
+        gets {instance id: rule} of the instances they monitor
+
     python3 scripts/demo_estate.py stub --endpoint-url URL --ledger FILE --url-file FILE
         serves CloudTrail LookupEvents and AWS Backup ListBackupJobs on 127.0.0.1
         (Tests/integration/aws_stub.py) with a few events and backup jobs of the ledger's
@@ -206,6 +213,42 @@ def cmd_build(a) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- monitoring hosts
+
+def cmd_monitoring_hosts(a) -> int:
+    ledger = json.loads(Path(a.ledger).read_text())
+    org = Org(a.endpoint_url)
+    member = ledger["members"][0]
+    org.enter(member)
+    ec2 = org.client(member, "ec2", REGIONS[0])
+    found = {i["InstanceId"]: i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]}
+    unit = next(u for u in ledger["units"] if u["account"] == member and u["region"] == REGIONS[0])
+    inst = [found[i["id"]] for i in unit["instances"] if i["state"] == "running"]
+    hosts = [
+        {"name": "web-frontend", "display_name": "matched by custom variable", "address": "192.0.2.1",
+         "vars": {"ec2_instance_id": inst[0]["InstanceId"]}, "groups": ["linux", "web"]},
+        {"name": inst[1]["InstanceId"], "display_name": "matched by id as host name", "address": "192.0.2.2"},
+        {"name": "by-alias", "display_name": inst[2]["InstanceId"], "address": "192.0.2.3"},
+        {"name": "db-by-ip", "address": inst[3]["PrivateIpAddress"], "groups": ["linux"], "state": 1},
+        {"name": inst[4]["PrivateDnsName"], "address": "192.0.2.5"},
+        {"name": "APP-1", "address": "192.0.2.6"},
+        {"name": "legacy-db", "display_name": "not in AWS", "address": "198.51.100.20",
+         "vars": {"ec2_instance_id": "i-00000000000000000"}},
+        {"name": "printer-3", "address": "198.51.100.30"},
+    ]
+    expected = {inst[0]["InstanceId"]: "custom_variable", inst[1]["InstanceId"]: "instance_id", inst[2]["InstanceId"]: "instance_id",
+                inst[3]["InstanceId"]: "private_ip", inst[4]["InstanceId"]: "private_dns"}
+    app1 = [i["id"] for u in ledger["units"] for i in u["instances"] if i["name"] == "app-1"]
+    for iid in app1:
+        expected.setdefault(iid, "name_tag")
+    Path(a.out).write_text(json.dumps(hosts, indent=2) + "\n")
+    Path(a.expected).write_text(json.dumps(expected, indent=2) + "\n")
+    print(f"{len(hosts)} monitoring hosts: {len(expected)} instances monitored by custom variable, id, alias, private IP, "
+          f"private DNS name and Name tag (APP-1 matches the {len(app1)} app-1 instances); "
+          f"2 hosts with no instance")
+    return 0
+
+
 # ---------------------------------------------------------------- the stub
 
 def populate_stub(stub, ledger: dict, now: float) -> tuple:
@@ -269,6 +312,12 @@ def main(argv=None) -> int:
     b.add_argument("--endpoint-url", required=True)
     b.add_argument("--ledger", required=True)
     b.set_defaults(fn=cmd_build)
+    m = sub.add_parser("monitoring-hosts", help="Icinga 2 hosts matching the ledger's instances by each rule")
+    m.add_argument("--endpoint-url", required=True)
+    m.add_argument("--ledger", required=True)
+    m.add_argument("--out", required=True)
+    m.add_argument("--expected", required=True)
+    m.set_defaults(fn=cmd_monitoring_hosts)
     s = sub.add_parser("stub", help="serve LookupEvents and ListBackupJobs for the ledger's estate")
     s.add_argument("--endpoint-url", required=True, help="moto_server (to tell which account an access key is)")
     s.add_argument("--ledger", required=True)

@@ -21,6 +21,10 @@ every case checks:
   2 config error, 3 partial), and a non-zero exit comes with a message that
   names the file / account / key and says what to do.
 
+The tamper-* cases change the raw captures after the pipeline ran (a file altered, deleted or
+added, a manifest rewritten, raw runs deleted, a CloudTrail digest forged in the bucket) and check
+that `cloudspool-audit verify` / `digests` exits 1 naming exactly what was changed (column "a:").
+
 Faults come from scripts/faultproxy.py (in front of osmem-server for the index,
 in front of moto_server for AWS), from SIGKILL, from two copies started at once,
 from corrupt input and from a full file system (a tmpfs mounted on the case's
@@ -83,7 +87,7 @@ HINT = re.compile(r"see |check|fix |must |should|replay|next run|continues|retr(
                   r"set |pass |remove|free |repair|nothing was lost|trust polic|quarantin|dead.?letter|"
                   r"\.reason|left for|try again|permission|delete|make room|space", re.I)
 STAGE_TIMEOUT = 90.0
-LETTER = {"fetch": "f", "transform": "t", "load": "l"}
+LETTER = {"fetch": "f", "transform": "t", "load": "l", "audit": "a"}
 SPOOL_TOP = {"raw", "ndjson", "state", "quarantine", "deadletter", "runs", "locks"}
 
 
@@ -1611,6 +1615,145 @@ def _config_case(case: Case, over: dict, key: str) -> None:
     case.quarantine()
 
 
+# ====================================================================== cases: tampering with the raw captures
+
+def _audit(case: Case, *args, codes, why: str = "") -> tuple:
+    """`cloudspool-audit <args> --json` with the case's config: (result, report)."""
+    r = case.run("audit", *args, "--config", str(case.pipe.config_path), "--json", config=False, codes=codes, why=why)
+    try:
+        return r, json.loads(r.out)
+    except ValueError:
+        case.problem(f"cloudspool-audit {args[0]} printed no JSON: {r.out[:200]!r}")
+        case.detail(r)
+        raise CaseFailed() from None
+
+
+def _audit_text(case: Case, *args, codes) -> Result:
+    return case.run("audit", *args, "--config", str(case.pipe.config_path), config=False, codes=codes)
+
+
+def _tamper_world(case: Case, runs: int = 3):
+    """A trail fetched in `runs` raw runs (chained), transformed and loaded; verify says intact."""
+    case.pipe.write_config(cloudtrail={"batch_objects": 2})
+    trail = case.trail(files_per_prefix=2 * runs, records_per_file=4)
+    case.run_all(codes=(0,))
+    _audit(case, "verify", codes=(0,), why="nothing was changed yet")
+    spool = case.pipe.spool
+    order = {}
+    for run in spool.raw_runs():
+        order[(spool.manifest(run).get("chain") or {}).get("previousRunId")] = run
+    chain, previous = [], None
+    while previous in order:
+        chain.append(order[previous])
+        previous = chain[-1].name
+    if len(chain) != runs:
+        case.problem(f"want {runs} chained raw runs, found {[r.name for r in chain]}")
+        raise CaseFailed()
+    return trail, chain
+
+
+def _expect_findings(case: Case, report: dict, want: list, names: list) -> None:
+    got = sorted({(f["kind"], f["run"]) for f in report.get("findings", [])})
+    case.check(got == sorted(want), f"findings {got}, want {sorted(want)}")
+    case.message([_audit_text(case, "verify", codes=(1,))], names=names, what=" / ".join(names))
+
+
+def _tamper_finish(case: Case, trail) -> None:
+    case.measure_trail(trail)
+    case.quarantine()
+    case.audit()
+
+
+def case_tamper_altered_file(case: Case) -> None:
+    trail, runs = _tamper_world(case)
+    entry = case.pipe.spool.manifest(runs[1])["entries"][0]
+    f = runs[1] / entry["path"]
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0x20          # same size, one bit
+    f.write_bytes(bytes(data))
+    case.left_alone.add(runs[1])
+    _, report = _audit(case, "verify", codes=(1,), why="a raw file was altered")
+    _expect_findings(case, report, [("altered", runs[1].name)], [f.name])
+    _tamper_finish(case, trail)
+
+
+def case_tamper_deleted_file(case: Case) -> None:
+    trail, runs = _tamper_world(case)
+    entry = case.pipe.spool.manifest(runs[0])["entries"][1]
+    f = runs[0] / entry["path"]
+    f.unlink()
+    case.left_alone.add(runs[0])
+    _, report = _audit(case, "verify", codes=(1,), why="a raw file was deleted")
+    _expect_findings(case, report, [("missing", runs[0].name)], [f.name])
+    _tamper_finish(case, trail)
+
+
+def case_tamper_added_file(case: Case) -> None:
+    trail, runs = _tamper_world(case)
+    f = runs[2] / "objects" / "extra" / "planted.json.gz"
+    f.parent.mkdir(parents=True)
+    f.write_bytes(gzip.compress(b'{"Records":[]}'))
+    case.left_alone.add(runs[2])
+    _, report = _audit(case, "verify", codes=(1,), why="a file was added to a raw run")
+    _expect_findings(case, report, [("unlisted", runs[2].name)], [f.name])
+    _tamper_finish(case, trail)
+
+
+def case_tamper_altered_manifest(case: Case) -> None:
+    trail, runs = _tamper_world(case)
+    # an entry and its file taken out: the run agrees with itself, the chain does not
+    m = case.pipe.spool.manifest(runs[1])
+    gone = m["entries"].pop()
+    (runs[1] / gone["path"]).unlink()
+    (runs[1] / "manifest.json").write_text(json.dumps(m, indent=2, sort_keys=True))
+    case.left_alone.add(runs[1])
+    _, report = _audit(case, "verify", codes=(1,), why="a manifest was rewritten")
+    _expect_findings(case, report, [("chain", runs[1].name)], [f"manifest of {runs[1].name}"])
+    _tamper_finish(case, trail)
+
+
+def case_tamper_broken_chain(case: Case) -> None:
+    trail, runs = _tamper_world(case, runs=4)
+    shutil.rmtree(runs[1])                 # a whole run deleted
+    _, report = _audit(case, "verify", codes=(1,), why="a raw run was deleted")
+    _expect_findings(case, report, [("chain", runs[2].name)], [runs[1].name])
+    shutil.rmtree(runs[3])                 # the newest deleted: only the head record knows
+    _, report = _audit(case, "verify", codes=(1,), why="the newest raw run was deleted")
+    got = sorted({(f["kind"], f["run"]) for f in report.get("findings", [])})
+    case.check(got == sorted([("chain", runs[2].name), ("chain", runs[3].name)]), f"after deleting the newest run too: {got}")
+    _tamper_finish(case, trail)
+
+
+def case_tamper_forged_digest(case: Case) -> None:
+    from aws_stub import AwsStub
+
+    stub = AwsStub(moto_url=case.suite.moto.url).start()
+    case._cleanups.append(stub.stop)
+    signer = gen.digest_signer()
+    trail = case.trail(upload=False, files_per_prefix=4, records_per_file=3, digests=False)
+    digests = gen.signed_digests(trail, signer, case.bucket)
+    now = time.time()
+    stub.add_public_key(signer.der, signer.fingerprint, now - 30 * 86400, now + 86400)
+    logs = [o for o in trail.objects if o.kind == "log"]
+    named = next(d for d in digests if logs[1].key.encode() in gzip.decompress(d.body))
+    named.metadata = dict(named.metadata, signature=gen.digest_signer().sign(b"forged"))   # signed by someone else
+    trail.upload(case.suite.s3, case.bucket, objects=logs + digests)
+    case.pipe.write_config(cloudtrail={"validate_digests": True})
+    case.pipe.extra_env["AWS_ENDPOINT_URL_CLOUDTRAIL"] = stub.url
+    case.run_all(codes=(0,))
+    _audit(case, "verify", codes=(0,), why="what was captured is intact")
+    _, report = _audit(case, "digests", codes=(1,), why="a digest's signature is forged")
+    invalid = sorted(d["s3_key"] for d in report.get("digests", []) if d["status"] == "invalid")
+    following = digests[digests.index(named) + 1].key
+    case.check(invalid == sorted([named.key, following]), f"invalid digests {invalid}, want the forged one and the next (its link)")
+    case.message([_audit_text(case, "digests", codes=(1,))], names=[named.key.rsplit("/", 1)[-1]], what="the forged digest")
+    st, body = http("POST", f"{case.osmem.url}/cloudspool-audit-*/_search",
+                    {"query": {"term": {"audit.status": "invalid"}}, "size": 10})
+    keys = sorted(h["_source"]["audit"]["s3_key"] for h in (body or {}).get("hits", {}).get("hits", [])) if st == 200 else []
+    case.check(keys == sorted([named.key, following]), f"invalid digest documents in the index: {keys}")
+    _tamper_finish(case, trail)
+
+
 def case_config_wrong_type(case: Case) -> None:
     _config_case(case, {"index": {"bulk_max_docs": "many"}}, "index.bulk_max_docs")
 
@@ -1850,6 +1993,12 @@ CASES: list = [
     ("spool-symlinks", "symbolic links planted in the spool (.incoming, a dead-letter file)", case_spool_symlinks),
     ("spool-run-no-manifest", "a run-named folder without manifest in raw/cloudtrail/", case_spool_run_without_manifest),
     ("spool-invalid-ndjson", "NDJSON files that are not valid NDJSON", case_spool_invalid_ndjson),
+    ("tamper-altered-file", "a raw file altered after fetch (audit verify)", case_tamper_altered_file),
+    ("tamper-deleted-file", "a raw file deleted (audit verify)", case_tamper_deleted_file),
+    ("tamper-added-file", "a file added to a raw run (audit verify)", case_tamper_added_file),
+    ("tamper-altered-manifest", "a manifest rewritten (audit verify: the chain)", case_tamper_altered_manifest),
+    ("tamper-broken-chain", "raw runs deleted, the newest too (audit verify: the chain)", case_tamper_broken_chain),
+    ("tamper-forged-digest", "a CloudTrail digest with a forged signature (audit digests)", case_tamper_forged_digest),
     ("config-wrong-type", "config value of the wrong type", case_config_wrong_type),
     ("config-unknown-key", "config with an unknown key", case_config_unknown_key),
     ("disk-full-fetch", "spool file system full during fetch", case_disk_full_fetch),

@@ -69,12 +69,13 @@ PROBE_WORD = "quokkaneedle42"        # appears only inside requestParameters of 
 BIG_STRING_BYTES = 45_000            # > 40 KB single string inside responseElements
 MANY_FIELDS = 1600                   # > 1500 distinct field names inside requestParameters
 CORRUPT_KINDS = ("truncated_gzip", "not_gzip", "invalid_json", "no_records",
-                 "no_event_time", "bad_event_time", "no_event_id", "year_zero_event_time", "invalid_utf8")
+                 "no_event_time", "bad_event_time", "no_event_id", "year_zero_event_time")
 # kinds that make the whole file unusable (quarantined with a .reason)
 FILE_CORRUPT_KINDS = ("truncated_gzip", "not_gzip", "invalid_json", "no_records")
 # kinds where one record is rejected (to <path>.rejected.ndjson), the rest load
 RECORD_CORRUPT_KINDS = ("no_event_time", "bad_event_time", "no_event_id", "year_zero_event_time")
 # kinds whose records are all indexed, repaired: invalid UTF-8 inside a string becomes U+FFFD
+# (not corrupt input: only made when asked for by name)
 REPAIRED_KINDS = ("invalid_utf8",)
 
 
@@ -89,6 +90,7 @@ class S3Object:
     region: str = ""
     records: list = field(default_factory=list)    # records that must be indexed
     rejected: list = field(default_factory=list)   # records that must be rejected
+    metadata: dict = field(default_factory=dict)   # S3 user metadata (a digest's signature)
 
     @property
     def fetchable(self) -> bool:
@@ -195,6 +197,8 @@ class Trail:
             extra = {}
             if o.key.endswith(".json.gz"):
                 extra = {"ContentType": "application/json", "ContentEncoding": "gzip"}
+            if o.metadata:
+                extra["Metadata"] = o.metadata
             s3.put_object(Bucket=bucket, Key=o.key, Body=o.body, **extra)
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as ex:
@@ -798,6 +802,100 @@ def _digest(rng, spec, org_id, account, region, end, trail_name, objects) -> S3O
                         for o in logs]}
     return S3Object(digest_key(spec.prefix, org_id, account, region, end, trail_name),
                     _gzip(json.dumps(doc).encode()), "digest", account, region)
+
+
+# ====================================================================== signed digests
+
+@dataclass
+class DigestSigner:
+    """A key pair standing in for CloudTrail's (moto does not sign digests): the public key as
+    cloudtrail ListPublicKeys returns it (DER PKCS #1, base64 in the answer) and its fingerprint."""
+    private_key: object
+    der: bytes
+    fingerprint: str
+
+    def sign(self, text: bytes) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        return self.private_key.sign(text, padding.PKCS1v15(), hashes.SHA256()).hex()
+
+
+def digest_signer() -> DigestSigner:
+    """A fresh 2048-bit RSA key (python `cryptography`)."""
+    import hashlib
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    return DigestSigner(key, der, hashlib.md5(der).hexdigest())
+
+
+def log_delivery(key: str) -> datetime:
+    """The delivery time in a log file's name (..._YYYYMMDDTHHmmZ_...)."""
+    name = key.rsplit("/", 1)[-1]
+    stamp = name.split("_")[3]
+    return datetime.strptime(stamp, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+
+
+def signed_digest(signer: DigestSigner, bucket: str, key: str, account: str, start: datetime, end: datetime,
+                  logs: list, previous: Optional[S3Object] = None) -> S3Object:
+    """One digest file in the format AWS documents: the log files named with the SHA-256 of their
+    uncompressed content, linked to `previous` (its hash and signature), signed over
+    "<digestEndTime>\\n<bucket>/<key>\\n<hex SHA-256 of this digest's JSON>\\n<previous signature or null>"
+    (RSA PKCS #1 v1.5, SHA-256); the signature goes into the object's metadata."""
+    import hashlib
+    prev = None
+    if previous is not None:
+        prev = {"key": previous.key, "hash": hashlib.sha256(gzip.decompress(previous.body)).hexdigest(),
+                "signature": previous.metadata["signature"]}
+    times = [r["eventTime"] for o in logs for r in o.records]
+    doc = {"awsAccountId": account, "digestStartTime": fmt_time(start), "digestEndTime": fmt_time(end),
+           "digestS3Bucket": bucket, "digestS3Object": key, "digestPublicKeyFingerprint": signer.fingerprint,
+           "digestSignatureAlgorithm": "SHA256withRSA",
+           "newestEventTime": max(times) if times else None, "oldestEventTime": min(times) if times else None,
+           "previousDigestS3Bucket": bucket if prev else None, "previousDigestS3Object": prev["key"] if prev else None,
+           "previousDigestHashValue": prev["hash"] if prev else None,
+           "previousDigestHashAlgorithm": "SHA-256" if prev else None,
+           "previousDigestSignature": prev["signature"] if prev else None,
+           "logFiles": [{"s3Bucket": bucket, "s3Object": o.key,
+                         "hashValue": hashlib.sha256(gzip.decompress(o.body)).hexdigest(), "hashAlgorithm": "SHA-256",
+                         "newestEventTime": max(r["eventTime"] for r in o.records) if o.records else fmt_time(end),
+                         "oldestEventTime": min(r["eventTime"] for r in o.records) if o.records else fmt_time(end)}
+                        for o in logs]}
+    raw = json.dumps(doc).encode()
+    text = f"{fmt_time(end)}\n{bucket}/{key}\n{hashlib.sha256(raw).hexdigest()}\n{prev['signature'] if prev else 'null'}"
+    return S3Object(key, _gzip(raw), "digest", account, "", metadata={"signature": signer.sign(text.encode()),
+                                                                       "signature-algorithm": "SHA256withRSA"})
+
+
+def signed_digests(trail: "Trail", signer: DigestSigner, bucket: str, trail_name: str = "org-trail",
+                   home_region: Optional[str] = None, extra_hours: int = 2) -> list:
+    """Hourly signed digests of every account and region of the trail: from the hour of the first log
+    file's delivery to `extra_hours` after the last, each naming the log files delivered in its hour,
+    chained from the first (whose previous is null)."""
+    groups: dict = {}
+    for o in trail.objects:
+        if o.kind != "log":
+            continue
+        root = o.key.split("/CloudTrail/", 1)[0]
+        groups.setdefault((root, o.account, o.region), []).append(o)
+    out = []
+    for (root, account, region), logs in sorted(groups.items()):
+        times = sorted(log_delivery(o.key) for o in logs)
+        hour = times[0].replace(minute=0, second=0, microsecond=0)
+        last = times[-1].replace(minute=0, second=0, microsecond=0) + timedelta(hours=1 + extra_hours)
+        previous = None
+        while hour < last:
+            end = hour + timedelta(hours=1)
+            named = sorted((o for o in logs if hour <= log_delivery(o.key) < end), key=lambda o: o.key)
+            key = (f"{root}/CloudTrail-Digest/{region}/{end:%Y/%m/%d}/{account}_CloudTrail-Digest_{region}_{trail_name}_"
+                   f"{home_region or region}_{end:%Y%m%dT%H%M%SZ}.json.gz")
+            d = signed_digest(signer, bucket, key, account, hour, end, named, previous)
+            d.region = region
+            out.append(d)
+            previous = d
+            hour = end
+    return out
 
 
 def _single_account_trail(rng, spec, accounts, org_objects) -> list:

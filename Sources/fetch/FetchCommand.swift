@@ -5,7 +5,7 @@ import Shared
 struct FetchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cloudspool-fetch",
-        abstract: "Store what AWS answers in the spool, byte for byte: CloudTrail log files, Cost & Usage Reports, the inventory, IAM users, S3 listings.",
+        abstract: "Store what AWS (and the monitoring systems) answer in the spool, byte for byte: CloudTrail log files, Cost & Usage Reports, the inventory, IAM users, S3 listings, monitored hosts.",
         discussion: """
         Each configured collector writes raw runs under raw/<collector>/<run-id>/ with a manifest \
         (size and SHA-256 of every stored file), made visible with one rename:

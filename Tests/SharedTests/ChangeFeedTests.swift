@@ -54,9 +54,12 @@ import Testing
         var out: [UInt8] = []
         var events: [UInt8] = []
         for readOnly in ["true", "false"] {
-            let record = Array(#"{"eventID":"e-\#(readOnly)","eventTime":"2026-11-30T10:00:00Z","readOnly":\#(readOnly),"requestParameters":{"instanceId":"i-0123456789abcdef0"}}"#.utf8)
+            let record = Array(#"{"eventID":"e-\#(readOnly)","eventTime":"2026-11-30T10:00:00Z","eventSource":"ec2.amazonaws.com","readOnly":\#(readOnly),"requestParameters":{"instanceId":"i-0123456789abcdef0"}}"#.utf8)
             try record.withUnsafeBytes { try builder.append(record: $0, fileKey: "k", account: "1", region: "r", to: &out, resourceEvents: &events) }
         }
+        // a call of a service the change feed does not track is not kept either
+        let s3 = Array(#"{"eventID":"e-s3","eventTime":"2026-11-30T10:00:00Z","eventSource":"s3.amazonaws.com","readOnly":false,"requestParameters":{"bucketName":"i-0123456789abcdef0"}}"#.utf8)
+        try s3.withUnsafeBytes { try builder.append(record: $0, fileKey: "k", account: "1", region: "r", to: &out, resourceEvents: &events) }
         let lines = events.split(separator: 10)
         #expect(lines.count == 1)
         #expect(try JSONValueParser.parse(Array(lines[0]))["id"] == .string("e-false"))

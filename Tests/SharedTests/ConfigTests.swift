@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("spool: /s\nawz: {}\n", "c.yaml: unknown key 'awz' (known keys here: aws, billing, cloudtrail, iam, index, inventory, retention, s3, spool, transform)"),
+        ("spool: /s\nawz: {}\n", "c.yaml: unknown key 'awz' (known keys here: aws, billing, cloudtrail, iam, index, inventory, monitoring, retention, s3, spool, transform)"),
         ("spool: /s\naws: {regoin: x}\n", "c.yaml: unknown key 'aws.regoin' (known keys here: ca_bundle, max_retries, profile, region, s3_addressing, timeout_seconds, tls_verify)"),
         ("spool: /s\naws: {max_retries: many}\n", "c.yaml: key 'aws.max_retries' must be a whole number, not 'many'"),
         ("spool: /s\naws: {tls_verify: maybe}\n", "c.yaml: key 'aws.tls_verify' must be true or false, not 'maybe'"),

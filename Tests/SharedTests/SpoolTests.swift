@@ -78,7 +78,7 @@ import Testing
         let visible = try writer.commit(finishedAt: start.addingTimeInterval(9))
         let text = try String(contentsOf: visible.appendingPathComponent("manifest.json"), encoding: .utf8)
         #expect(text == #"""
-        {"collector":"inventory","entries":[
+        {"chain":{},"collector":"inventory","entries":[
         {"account":"111111111111","httpStatus":200,"operation":"DescribeVolumes","parameters":{"MaxResults":"500"},"path":"responses/111111111111/eu-west-1/ec2/DescribeVolumes-0001.xml","region":"eu-west-1","requestedAt":"2026-11-28T10:15:01Z","service":"ec2","sha256":"ab","size":1},
         {"account":"111111111111","httpStatus":200,"operation":"DescribeVolumes","parameters":{"MaxResults":"500"},"path":"responses/111111111111/eu-west-1/ec2/DescribeVolumes-0002.xml","region":"eu-west-1","requestedAt":"2026-11-28T10:15:02Z","service":"ec2","sha256":"ab","size":2}
         ],"failures":[{"account":"111111111111","call":"rds DescribeDBInstances","error":"denied \"x\"","region":"eu-west-1"}],"finishedAt":"2026-11-28T10:15:09Z","runId":"20261128T101500Z-1a2b3c4d","startedAt":"2026-11-28T10:15:00Z","version":1}

@@ -1,7 +1,9 @@
-"""A loopback stand-in for the two AWS APIs the inventory calls that moto lacks.
+"""A loopback stand-in for the AWS APIs cloudspool calls that moto lacks.
 
     cloudtrail LookupEvents   POST /  (awsJson 1.1, X-Amz-Target
                               com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents)
+    cloudtrail ListPublicKeys POST /  (X-Amz-Target ...CloudTrail_20131101.ListPublicKeys): the keys a
+                              test made to sign CloudTrail digests (moto does not sign digests)
     backup ListBackupJobs     GET /backup-jobs/  (rest-json)
 
 Bodies are shaped as the AWS API reference documents them, like the documented
@@ -15,6 +17,7 @@ What exists is set by the test:
     stub.add_event(event(...))                        LookupEvents: an event, found by the
                                                       ResourceName of its Resources
     stub.add_backup_job(account, region, backup_job(...))   ListBackupJobs of that account/region
+    stub.add_public_key(der, fingerprint, start, end, region=None)   ListPublicKeys (region None: every region)
     stub.fail("ListBackupJobs", account=..., status=403, code="AccessDeniedException")
 
 Which account asks is read from the SigV4 `Authorization` header: the access key
@@ -45,6 +48,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
 LOOKUP_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
+PUBLIC_KEYS_TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.ListPublicKeys"
 LOOKUP_KEYS = {"EventId", "EventName", "ReadOnly", "Username", "ResourceType", "ResourceName",
                "EventSource", "AccessKeyId"}
 _CRED_RX = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
@@ -292,10 +296,12 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 return self._error(400, "SerializationException", "body is not JSON", ctype)
             entry["body"] = req
-            if op != "LookupEvents" or target != LOOKUP_TARGET:
+            if (op, target) not in (("LookupEvents", LOOKUP_TARGET), ("ListPublicKeys", PUBLIC_KEYS_TARGET)):
                 return self._error(400, "UnknownOperationException", f"unknown target {target}", ctype)
         if fault:
             return self._error(fault.status, fault.code, fault.message, ctype)
+        if op == "ListPublicKeys":
+            return self._list_public_keys(entry["body"], region, ctype)
         if service == "cloudtrail":
             return self._lookup_events(entry["body"], account, region, ctype)
         return self._list_backup_jobs(entry["query"], account, region, ctype)
@@ -342,6 +348,25 @@ class _Handler(BaseHTTPRequestHandler):
         if offset + size < len(events):
             out["NextToken"] = self._token(offset + size, key)
         self._send(200, dump_aws_json(out), ctype)
+        return 200
+
+    def _list_public_keys(self, req: dict, region: str, ctype: str) -> int:
+        """Keys whose validity overlaps StartTime..EndTime (both optional), as the API reference documents it."""
+        start = number(req["StartTime"]) if "StartTime" in req else None
+        end = number(req["EndTime"]) if "EndTime" in req else None
+        if start is not None and end is not None and start > end:
+            return self._error(400, "InvalidTimeRangeException", "StartTime after EndTime", ctype)
+        with self.stub.lock:
+            keys = [k for k in self.stub.public_keys if k["region"] in (None, region)]
+        out = []
+        for k in keys:
+            if end is not None and k["start"] > end:
+                continue
+            if start is not None and k["end"] < start:
+                continue
+            out.append({"Value": base64.b64encode(k["der"]).decode(), "ValidityStartTime": epoch_text(k["start"], "int"),
+                        "ValidityEndTime": epoch_text(k["end"], "int"), "Fingerprint": k["fingerprint"]})
+        self._send(200, dump_aws_json({"PublicKeyList": out}), ctype)
         return 200
 
     # -- backup
@@ -404,6 +429,7 @@ class AwsStub:
         self.lock = threading.Lock()
         self.events: list = []           # {"event", "time", "_account", "_region"}
         self.jobs: list = []             # (account, region, job)
+        self.public_keys: list = []      # {"der", "fingerprint", "start", "end", "region"}
         self.faults: list = []
         self.log: list = []
         self.keys: dict = {}             # access key -> account
@@ -448,6 +474,11 @@ class AwsStub:
         with self.lock:
             self.jobs.append((account, region, job))
 
+    def add_public_key(self, der: bytes, fingerprint: str, start: float, end: float, region: Optional[str] = None) -> None:
+        """A CloudTrail public key (DER PKCS #1) for ListPublicKeys, valid from start to end (epoch seconds)."""
+        with self.lock:
+            self.public_keys.append({"der": der, "fingerprint": fingerprint, "start": start, "end": end, "region": region})
+
     def backup_jobs(self, account: str, region: str) -> list:
         with self.lock:
             return [j for (a, r, j) in self.jobs if a == account and r == region]
@@ -465,7 +496,7 @@ class AwsStub:
     def fail(self, op: str, account: Optional[str] = None, region: Optional[str] = None, status: int = 403,
              code: str = "AccessDeniedException", message: str = "User is not authorized to perform this action",
              count: Optional[int] = None) -> None:
-        """Answer `op` (LookupEvents, ListBackupJobs) for that account/region with an AWS error."""
+        """Answer `op` (LookupEvents, ListPublicKeys, ListBackupJobs) for that account/region with an AWS error."""
         with self.lock:
             self.faults.append(_Fault(op, account, region, status, code, message, count))
 

@@ -3,7 +3,9 @@
 public enum Collectors {
     public static let all: [Collector] = [
         .cloudTrail,
+        .digests,
         .billing,
+        .monitoring,
         .inventory,
         .inventoryChanges,
         .iam,

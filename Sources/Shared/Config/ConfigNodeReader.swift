@@ -88,6 +88,16 @@ struct ConfigNodeReader {
         }
     }
 
+    /// The items of a list of mappings, each read with its own reader
+    /// (`key[0]`, `key[1]` in messages); empty when the key is absent.
+    mutating func mappingList(_ key: String) throws -> [ConfigNodeReader] {
+        guard let value = node(key) else { return [] }
+        guard case .sequence(let items) = value else { throw error(key, "must be a list of mappings") }
+        return try items.enumerated().map { n, item in
+            try ConfigNodeReader(node: item, file: file, path: "\(keyPath(key))[\(n)]")
+        }
+    }
+
     mutating func choice(_ key: String, default fallback: String, allowed: [String]) throws -> String {
         guard let value = try string(key) else { return fallback }
         guard allowed.contains(value) else {

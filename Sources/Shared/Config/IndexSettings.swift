@@ -23,6 +23,8 @@ public struct IndexSettings: Sendable {
     public let bulkMaxDocs: Int
     /// `_bulk` requests in flight at once (each on its own connection).
     public let bulkConcurrency: Int
+    /// Whether `_bulk` bodies are sent gzip-compressed (`Content-Encoding: gzip`).
+    public let compression: Compression
     public let indexPrefix: String
     /// Whether load also indexes the stages' run reports (`cloudspool-runs-YYYY.MM`).
     public let indexRunReports: Bool
@@ -30,6 +32,13 @@ public struct IndexSettings: Sendable {
     public let names: IndexNames
     /// Kibana / OpenSearch Dashboards / Energy Logserver, for `cloudspool-load --install-dashboards`.
     public let dashboardsURL: String?
+
+    /// How `_bulk` bodies travel.
+    public enum Compression: String, Sendable {
+        /// gzip (level 1): CloudTrail documents shrink about tenfold on the wire.
+        case gzip
+        case none
+    }
 
     init(reader: inout ConfigNodeReader) throws {
         guard let url = try reader.string("url"), url.hasPrefix("http://") || url.hasPrefix("https://") else {
@@ -51,6 +60,7 @@ public struct IndexSettings: Sendable {
         bulkMaxBytes = try reader.int("bulk_max_bytes", default: 5 << 20, range: 1024...(1 << 30))
         bulkMaxDocs = try reader.int("bulk_max_docs", default: 5000, range: 1...1_000_000)
         bulkConcurrency = try reader.int("bulk_concurrency", default: 2, range: 1...16)
+        compression = Compression(rawValue: try reader.choice("compression", default: "gzip", allowed: ["gzip", "none"])) ?? .gzip
         indexPrefix = try reader.string("index_prefix", default: "")
         indexRunReports = try reader.bool("run_reports", default: true)
         let dashboards = try reader.string("dashboards_url")

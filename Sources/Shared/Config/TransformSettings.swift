@@ -4,8 +4,11 @@ import Foundation
 public struct TransformSettings: Sendable {
     /// NDJSON files are split at about this many bytes.
     public let maxFileBytes: Int
+    /// Input files transformed at once (CloudTrail log files of a raw run); the output is the same for any number.
+    public let workers: Int
 
     init(reader: inout ConfigNodeReader) throws {
         maxFileBytes = try reader.int("max_file_bytes", default: 64 << 20, range: 4096...(1 << 34))
+        workers = try reader.int("workers", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...64)
     }
 }

@@ -197,12 +197,18 @@ public final class BulkLoader: @unchecked Sendable {
         var attempt = 0
         var deadLetters: [UInt8] = []
         while !pending.isEmpty {
-            let body = batch.body(for: pending)
+            var body = batch.body(for: pending)
+            var headers: [(String, String)] = []
+            if settings.compression == .gzip {
+                body = try GzipEncoder.compress(body)
+                headers.append(("Content-Encoding", "gzip"))
+            }
             var retryable: [Int] = []
             var failure: String?
             var retryAfter: String?
             do {
-                let response = try client.send(method: "POST", path: "/_bulk", body: body, contentType: "application/x-ndjson")
+                report.add("wire_bytes", Int64(body.count))
+                let response = try client.send(method: "POST", url: settings.url + "/_bulk", body: body, contentType: "application/x-ndjson", headers: headers)
                 switch response.status {
                 case 200..<300 where BulkResponse.reportsNoErrors(response.body):
                     let count = BulkResponse.itemCount(response.body)

@@ -29,6 +29,8 @@ public enum IndexTemplates {
         properties["cloudspool"] = ["properties": [
             "payload_text": ["type": "text"],
             "log_file": ["type": "keyword", "ignore_above": 2048],
+            "run_id": ["type": "keyword"],
+            "raw_file": ["type": "keyword", "ignore_above": 2048],
         ]]
         properties["userIdentity"] = ["properties": [
             "sessionContext": ["properties": [
@@ -53,7 +55,8 @@ public enum IndexTemplates {
         let properties: [String: Any] = [
             "@timestamp": ["type": "date"],
             "cloud": ["properties": ["provider": ["type": "keyword"], "account": ["properties": ["id": ["type": "keyword"]]]]],
-            "cloudspool": ["properties": ["billing_period": ["type": "keyword"], "revision": ["type": "keyword"], "report_file": ["type": "keyword"]]],
+            "cloudspool": ["properties": ["billing_period": ["type": "keyword"], "revision": ["type": "keyword"], "report_file": ["type": "keyword"],
+                                          "run_id": ["type": "keyword"], "raw_file": ["type": "keyword", "ignore_above": 2048]]],
         ]
         return composable(patterns: ["\(revisionStem)-*"], priority: 200, settings: ["index.mapping.total_fields.limit": 5000],
                           dynamicTemplates: [integersAsDoubles, decimalsAsDoubles, stringsAsKeywords], properties: properties)
@@ -121,13 +124,19 @@ public enum IndexTemplates {
         for path in [["@timestamp"], ["cloudspool", "last_seen"], ["inventory", "last_backup_time"], ["inventory", "latest_restorable_time"],
                      ["inventory", "events", "event_time"], ["inventory", "image", "creation_date"], ["inventory", "snapshots", "start_time"],
                      // the change feed (<stem>-changes-YYYY.MM), which this template covers too
-                     ["change", "window", "start"], ["change", "window", "end"], ["change", "events", "time"]] {
+                     ["change", "window", "start"], ["change", "window", "end"], ["change", "events", "time"],
+                     // the monitoring join (instances, summaries, monitoring hosts; last_check is declared with the dashboards' fields)
+                     ["monitoring", "as_of"]] {
             insert(path, date, into: &properties)
         }
         for path in [["inventory", "vcpus"], ["inventory", "memory_mib"], ["inventory", "alarm_count"], ["inventory", "attached_count"], ["inventory", "event_count"],
-                     ["change", "event_count"], ["change", "changed_count"]] {
+                     ["change", "event_count"], ["change", "changed_count"],
+                     ["monitoring", "counts", "monitored"], ["monitoring", "counts", "not_monitored"], ["monitoring", "counts", "unknown"],
+                     ["monitoring", "host_count"], ["monitoring", "candidate_count"]] {
             insert(path, ["type": "long"], into: &properties)
         }
+        // monitoring.monitored ("true", "false", "unknown") is a keyword, never a boolean: unknown is not false (inventoryKeywords).
+        insert(["monitoring", "ambiguous"], ["type": "boolean"], into: &properties)
         insert(["inventory", "memory_gib"], ["type": "double"], into: &properties)
         insert(["inventory", "is_attached"], ["type": "boolean"], into: &properties)
         declareKeywords(inventoryKeywords, into: &properties)
@@ -187,6 +196,26 @@ public enum IndexTemplates {
         declareKeywords(["cloud.account.id", "cloud.region", "resource.type", "resource.id"], into: &properties)
         return composable(patterns: [indexPattern], priority: 150, settings: [:],
                           dynamicTemplates: [stringsAsKeywords], properties: properties)
+    }
+
+    /// The template of the audit indices (`<prefix>cloudspool-audit-*`): the
+    /// results of CloudTrail digest validation, one document per digest and
+    /// per log file, with `audit.status` and `audit.check` as keywords to count by.
+    public static func audit(indexPattern: String) -> Data {
+        let date: [String: Any] = ["type": "date"]
+        let properties: [String: Any] = [
+            "@timestamp": date,
+            "cloud": ["properties": ["provider": ["type": "keyword"], "region": ["type": "keyword"], "account": ["properties": ["id": ["type": "keyword"]]]]],
+            "audit": ["properties": [
+                "check": ["type": "keyword"], "status": ["type": "keyword"], "reason": ["type": "text"],
+                "s3_bucket": ["type": "keyword"], "s3_key": ["type": "keyword", "ignore_above": 2048],
+                "run": ["type": "keyword"], "file": ["type": "keyword", "ignore_above": 2048],
+                "digest": ["properties": ["key": ["type": "keyword", "ignore_above": 2048], "start": date, "end": date, "log_files": ["type": "long"],
+                                          "chain": ["type": "keyword"], "fingerprint": ["type": "keyword"]]],
+            ] as [String: Any]],
+            "cloudspool": ["properties": ["collector": ["type": "keyword"], "run_id": ["type": "keyword"], "raw_file": ["type": "keyword", "ignore_above": 2048]]],
+        ]
+        return composable(patterns: [indexPattern], priority: 200, settings: [:], dynamicTemplates: [stringsAsKeywords], properties: properties)
     }
 
     /// A keyword as the dashboards aggregate and filter on it (long values kept in `_source`, not indexed).

@@ -22,7 +22,9 @@ public enum JSONText {
         while end < bytes.count && end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }
         limit -= end
         guard end > 0, let base = bytes.baseAddress else { return }
-        out.reserveCapacity(out.count + end + 16)
+        // Grow geometrically: reserving the exact size on every call would copy a large buffer each time.
+        let needed = out.count + end + 16
+        if out.capacity < needed { out.reserveCapacity(max(needed, out.capacity * 2)) }
         var runStart = 0
         var k = 0
         while k < end {

@@ -23,7 +23,11 @@ public struct CommonOptions: ParsableArguments {
 
     /// Sets up logging to stderr once, for the executable.
     public func bootstrapLogging(label: String) -> Logger {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+        Self.bootstrapLogging(label: label, level: Logger.Level(rawValue: logLevel) ?? .info)
+    }
+
+    /// Sets up logging to stderr once, for an executable, at `level`.
+    public static func bootstrapLogging(label: String, level: Logger.Level) -> Logger {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level

@@ -22,8 +22,16 @@ public struct Retention: Sendable {
         var done = Set(state.done[collector] ?? [])
         let cutoff = now.addingTimeInterval(-Double(settings.rawDays) * 86_400)
         var removed = 0
-        for name in SpoolFiles.list(layout.raw(collector)) where done.contains(name) {
-            guard let date = RunID(name)?.date, date < cutoff else { continue }
+        let expired = SpoolFiles.list(layout.raw(collector)).filter { name in
+            guard done.contains(name), let date = RunID(name)?.date else { return false }
+            return date < cutoff
+        }
+        // The chain must survive: record each run (manifest hash, link, files still in quarantine) before it goes.
+        try ManifestChain.recordPruned(layout: layout, collector: collector, runs: expired.map { name in
+            ManifestChain.prunedRun(folder: layout.raw(collector).appendingPathComponent(name),
+                                    quarantine: layout.quarantine("transform").appendingPathComponent(name, isDirectory: true), at: now)
+        })
+        for name in expired {
             try SpoolFiles.remove(layout.raw(collector).appendingPathComponent(name))
             done.remove(name)
             removed += 1

@@ -132,8 +132,8 @@ public enum StageRunner {
     static func removeTemporaries(stage: String, layout: SpoolLayout) {
         let ownCheckpoint: (String) -> Bool = { name in
             switch stage {
-            case "fetch": return name.hasPrefix("fetch-")
-            case "transform": return name == "transform.json"
+            case "fetch": return name.hasPrefix("fetch-") || name.hasPrefix("audit-chain-")
+            case "transform": return name == "transform.json" || name.hasPrefix("audit-pruned-") || name == "audit-digests.json"
             default: return name.hasPrefix(stage)
             }
         }

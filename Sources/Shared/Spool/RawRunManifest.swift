@@ -51,6 +51,22 @@ public struct RawRunManifest: Codable, Sendable {
         }
     }
 
+    /// The link to the run committed before this one of the same collector:
+    /// each manifest names the previous run and the SHA-256 of its
+    /// `manifest.json` as it was at commit time, so a run deleted or rewritten
+    /// afterwards breaks the chain (`cloudspool-audit verify`).
+    public struct Chain: Codable, Sendable, Equatable {
+        /// The previous run's id; absent for the first run of a collector.
+        public var previousRunId: String?
+        /// SHA-256 of the previous run's `manifest.json` bytes.
+        public var previousManifestSHA256: String?
+
+        public init(previousRunId: String?, previousManifestSHA256: String?) {
+            self.previousRunId = previousRunId
+            self.previousManifestSHA256 = previousManifestSHA256
+        }
+    }
+
     public var version: Int = 1
     public var collector: String
     public var runId: String
@@ -59,18 +75,49 @@ public struct RawRunManifest: Codable, Sendable {
     public var entries: [Entry]
     /// Calls that failed; absent when none did.
     public var failures: [Failure]?
+    /// The chain link; absent in runs written before runs were chained, and
+    /// in runs set aside before they were committed (`quarantine/fetch/`).
+    public var chain: Chain?
+
+    public init(collector: String, runId: String, startedAt: String, finishedAt: String, entries: [Entry], failures: [Failure]? = nil,
+                chain: Chain? = nil) {
+        self.collector = collector
+        self.runId = runId
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.entries = entries
+        self.failures = failures
+        self.chain = chain
+    }
 
     public static let fileName = "manifest.json"
 
     public static func read(runFolder: URL) throws -> RawRunManifest {
+        try readWithBytes(runFolder: runFolder).manifest
+    }
+
+    /// The manifest and its bytes as stored (the chain hashes the bytes).
+    public static func readWithBytes(runFolder: URL) throws -> (manifest: RawRunManifest, bytes: Data) {
         let url = runFolder.appendingPathComponent(fileName)
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw CloudspoolError(.spool, "\(runFolder.path) has no readable manifest.json: it is not a raw run written by cloudspool-fetch")
         }
+        return (try decode(data, url: url), data)
+    }
+
+    static func decode(_ data: Data, url: URL) throws -> RawRunManifest {
         do {
             return try JSONDecoder().decode(RawRunManifest.self, from: data)
         } catch {
             throw CloudspoolError(.spool, "\(url.path) is not a valid run manifest (\(error)); the raw run was edited by hand? restore it or move the run aside")
         }
+    }
+
+    /// The manifest encoded whole (pretty-printed, keys sorted), for tools and tests; `RawRunWriter` writes
+    /// `manifest.json` itself, one entry per line, from the entries it streamed to disk.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
     }
 }

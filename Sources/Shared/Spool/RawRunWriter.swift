@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Builds one raw run folder under `.incoming/fetch/` and makes it visible
@@ -5,8 +6,9 @@ import Foundation
 ///
 /// Manifest entries are written to a file beside the run as they are added
 /// (one JSON object per line), not kept in memory: an organization's
-/// inventory run has hundreds of thousands of them. `commit` writes
-/// `manifest.json` from that file, one entry per line.
+/// inventory run has hundreds of thousands of them. The manifest is written
+/// from that file, one entry per line, keys sorted, so the same run always
+/// has the same bytes (its SHA-256 chains the runs, see `ManifestChain`).
 public final class RawRunWriter {
     public let collector: String
     public let runID: RunID
@@ -69,29 +71,59 @@ public final class RawRunWriter {
         bytes += entry.size
     }
 
-    /// Writes the manifest and renames the run into `raw/<collector>/`. Returns the visible folder.
+    /// Writes the manifest, chained to the collector's previous run, renames
+    /// the run into `raw/<collector>/` and records it as the chain's head.
+    /// Returns the visible folder.
     @discardableResult
     public func commit(finishedAt: Date) throws -> URL {
+        let chain = try ManifestChain.nextLink(layout: layout, collector: collector)
+        let sha256 = try writeManifest(finishedAt: finishedAt, chain: chain)
+        let destination = layout.raw(collector).appendingPathComponent(runID.value, isDirectory: true)
+        try SpoolFiles.makeDirectory(layout.raw(collector))
+        try SpoolFiles.rename(folder, to: destination)
+        try? FileManager.default.removeItem(at: entriesURL)
+        try ManifestChain.recordHead(layout: layout, collector: collector, runId: runID.value, manifestSHA256: sha256, at: finishedAt)
+        return destination
+    }
+
+    /// Moves the unfinished run to `target` (a quarantine folder) with its
+    /// manifest, so what was stored can still be verified; it is not chained.
+    public func setAside(to target: URL, finishedAt: Date) throws {
+        try writeManifest(finishedAt: finishedAt, chain: nil)
+        try? FileManager.default.removeItem(at: entriesURL)
+        try SpoolFiles.move(folder, to: target)
+    }
+
+    /// Writes `manifest.json` (atomically) from the entries file; returns the SHA-256 of its bytes.
+    @discardableResult
+    func writeManifest(finishedAt: Date, chain: RawRunManifest.Chain?) throws -> String {
         // The manifest without entries, then its `"entries":[]` opened up to take the entries file.
         let empty = RawRunManifest(collector: collector, runId: runID.value, startedAt: UTCDate.iso8601(startedAt),
                                    finishedAt: UTCDate.iso8601(finishedAt), entries: [],
-                                   failures: failures.isEmpty ? nil : failures)
+                                   failures: failures.isEmpty ? nil : failures, chain: chain)
         let text = String(decoding: try Self.entryEncoder.encode(empty), as: UTF8.self)
         guard let slot = text.range(of: #""entries":[]"#) else {
             throw CloudspoolError(.spool, "cannot write the manifest of \(folder.path): unexpected encoding")
         }
         let url = folder.appendingPathComponent(RawRunManifest.fileName)
         let temp = folder.appendingPathComponent(".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-\(RawRunManifest.fileName)")
+        var hasher = SHA256()
         do {
             let manifest = try OutputFile(creating: temp)
-            try manifest.write(String(text[..<slot.lowerBound]) + #""entries":["#)
+            func write(_ data: Data) throws {
+                hasher.update(data: data)
+                try manifest.write(data)
+            }
+            try write(Data((String(text[..<slot.lowerBound]) + #""entries":["#).utf8))
             if let entriesFile {
                 try entriesFile.close()
                 self.entriesFile = nil
-                try FileChunkCopy.append(entriesURL, to: manifest)
-                try manifest.write("\n")
             }
-            try manifest.write("]" + String(text[slot.upperBound...]) + "\n")
+            if count > 0 {
+                try FileChunkCopy.read(entriesURL) { try write($0) }
+                try write(Data("\n".utf8))
+            }
+            try write(Data(("]" + String(text[slot.upperBound...]) + "\n").utf8))
             try manifest.sync()
             try manifest.close()
             try SpoolFiles.rename(temp, to: url)
@@ -99,11 +131,7 @@ public final class RawRunWriter {
             try? FileManager.default.removeItem(at: temp)
             throw error
         }
-        let destination = layout.raw(collector).appendingPathComponent(runID.value, isDirectory: true)
-        try SpoolFiles.makeDirectory(layout.raw(collector))
-        try SpoolFiles.rename(folder, to: destination)
-        try? FileManager.default.removeItem(at: entriesURL)
-        return destination
+        return hasher.finalize().hexString
     }
 
     /// Throws away an unfinished run.
@@ -115,9 +143,9 @@ public final class RawRunWriter {
     }
 }
 
-/// Copies a file's bytes into an `OutputFile`, a chunk at a time.
+/// Reads a file a chunk at a time.
 enum FileChunkCopy {
-    static func append(_ source: URL, to output: OutputFile) throws {
+    static func read(_ source: URL, _ body: (Data) throws -> Void) throws {
         guard let handle = FileHandle(forReadingAtPath: source.path) else {
             throw CloudspoolError(.spool, "cannot read \(source.path): \(systemErrorText())")
         }
@@ -130,7 +158,7 @@ enum FileChunkCopy {
                 throw CloudspoolError(.spool, "cannot read \(source.path): \(error.localizedDescription)")
             }
             if chunk.isEmpty { return }
-            try output.write(chunk)
+            try body(chunk)
         }
     }
 }

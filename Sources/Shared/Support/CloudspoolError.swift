@@ -15,6 +15,8 @@ public struct CloudspoolError: Error, CustomStringConvertible, Sendable, Equatab
         case spool
         case decompression
         case format
+        /// A monitoring system (livestatus, OP5 API) could not be read.
+        case monitoring
         /// The stage was asked to stop (SIGTERM) and stopped at a safe point.
         case stopped
     }

@@ -89,7 +89,7 @@ public final class BillingFetcher {
                 // The manifest names a file that is not there: set the revision aside, keep the previous one in the index.
                 let reason = "the report manifest \(key) names \(reportKey), which does not exist in s3://\(settings.bucket) (\(error.code)); revision \(manifest.revisionId) of \(periodKey) is not loaded, the previous revision stays in the index"
                 let target = layout.quarantine("fetch").appendingPathComponent(writer.runID.value, isDirectory: true)
-                try SpoolFiles.move(writer.folder, to: target)
+                try writer.setAside(to: target, finishedAt: clock.now())
                 try SpoolFiles.writeAtomically(Data((reason + "\n").utf8), to: target.appendingPathExtension("reason"))
                 report.errors.append(reason + "; see \(target.path).reason")
                 report.add("quarantined")

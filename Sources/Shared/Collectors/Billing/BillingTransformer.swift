@@ -61,7 +61,8 @@ public final class BillingTransformer: RawRunTransform {
                         let plan = CURColumnPlan(header: header, manifest: manifest)
                         if mappings == nil { mappings = plan.mappings }
                         builder = CURDocumentBuilder(plan: plan, physicalIndex: physical, part: part, periodSuffix: manifest.periodSuffix,
-                                                     periodStart: UTCDate.iso8601(manifest.periodStart), revision: manifest.revisionId, reportKey: reportKey)
+                                                     periodStart: UTCDate.iso8601(manifest.periodStart), revision: manifest.revisionId, reportKey: reportKey,
+                                                     runID: run.runId, rawFile: entry.path)
                         return
                     }
                     rowNumber += 1

@@ -9,7 +9,9 @@ public struct CURDocumentBuilder {
     private var scratch: [UInt8] = []
 
     /// `part` numbers the report file within the revision; ids are `<part>-<row>`.
-    public init(plan: CURColumnPlan, physicalIndex: String, part: Int, periodSuffix: String, periodStart: String, revision: String, reportKey: String) {
+    /// `runID` and `rawFile` (the report file's path inside the raw run) are the document's provenance.
+    public init(plan: CURColumnPlan, physicalIndex: String, part: Int, periodSuffix: String, periodStart: String, revision: String, reportKey: String,
+                runID: String? = nil, rawFile: String? = nil) {
         self.plan = plan
         var action: [UInt8] = []
         action.append(contentsOf: #"{"index":{"_index":"#.utf8)
@@ -23,6 +25,12 @@ public struct CURDocumentBuilder {
         JSONText.appendString(revision, to: &suffix)
         suffix.append(contentsOf: #","report_file":"#.utf8)
         JSONText.appendString(reportKey, to: &suffix)
+        if let runID, let rawFile {
+            suffix.append(contentsOf: #","run_id":"#.utf8)
+            JSONText.appendString(runID, to: &suffix)
+            suffix.append(contentsOf: #","raw_file":"#.utf8)
+            JSONText.appendString(rawFile, to: &suffix)
+        }
         suffix.append(UInt8(ascii: "}"))
         documentSuffix = suffix
         self.periodStart = periodStart

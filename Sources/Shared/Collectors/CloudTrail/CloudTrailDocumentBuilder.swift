@@ -44,8 +44,10 @@ public struct CloudTrailDocumentBuilder: Sendable {
 
     /// As above; a record that changed something (`readOnly: false`) and names
     /// resources also adds its `ResourceEvent` line to `resourceEvents`.
-    public func append(record: UnsafeRawBufferPointer, fileKey: String, account: String?, region: String?, to out: inout [UInt8],
-                       resourceEvents: inout [UInt8]) throws(Rejection) {
+    /// `provenance` (from `provenance(runID:rawFile:)`, made once per file) goes
+    /// into `cloudspool` after the log file's key.
+    public func append(record: UnsafeRawBufferPointer, fileKey: String, account: String?, region: String?, provenance: [UInt8] = [],
+                       to out: inout [UInt8], resourceEvents: inout [UInt8]) throws(Rejection) {
         let members: [JSONObjectScanner.Member]
         do {
             members = try JSONObjectScanner.members(of: record)
@@ -121,6 +123,7 @@ public struct CloudTrailDocumentBuilder: Sendable {
         }
         out.append(contentsOf: #"},"cloudspool":{"log_file":"#.utf8)
         JSONText.appendString(fileKey, to: &out)
+        out.append(contentsOf: provenance)
         if rewrittenTime != nil {
             out.append(contentsOf: #","event_time_as_written":"#.utf8)
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[eventTime.value]))
@@ -164,11 +167,29 @@ public struct CloudTrailDocumentBuilder: Sendable {
         }
         out.append(10)
         if let readOnly, readOnly.kind == .bool, bytes[readOnly.value.lowerBound] == UInt8(ascii: "f"),
-           let value = try? JSONValueParser.parse(Array(bytes)),
-           let event = ResourceEvent.compact(value, account: account, region: region) {
-            event.write(to: &resourceEvents)
-            resourceEvents.append(10)
+           let source = members.first(where: { Self.equals(UnsafeBufferPointer(rebasing: bytes[$0.key]), "eventSource") }),
+           ResourceEvent.sources.contains(where: { Self.equals(UnsafeBufferPointer(rebasing: bytes[source.value]), $0) }) {
+            // Only the members the change feed needs are parsed, only for calls of the services it tracks.
+            var picked: [(String, JSONValue)] = []
+            for member in members {
+                let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[member.key]), as: UTF8.self)
+                guard ResourceEvent.members.contains(key), let value = try? JSONValueParser.parse(Array(bytes[member.value])) else { continue }
+                picked.append((key, value))
+            }
+            if let event = ResourceEvent.compact(.object(picked), account: account, region: region) {
+                event.write(to: &resourceEvents)
+                resourceEvents.append(10)
+            }
         }
+    }
+
+    /// `,"run_id":…,"raw_file":…`: the raw run and the file inside it a document comes from.
+    public static func provenance(runID: String, rawFile: String) -> [UInt8] {
+        var out: [UInt8] = Array(#","run_id":"#.utf8)
+        JSONText.appendString(runID, to: &out)
+        out.append(contentsOf: #","raw_file":"#.utf8)
+        JSONText.appendString(rawFile, to: &out)
+        return out
     }
 
     @inline(__always)

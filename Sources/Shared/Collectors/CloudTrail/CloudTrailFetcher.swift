@@ -8,27 +8,52 @@ import Logging
 public final class CloudTrailFetcher {
     public static let collector = "cloudtrail"
 
+    /// What is listed: the log files (`CloudTrail/`) or the digest files (`CloudTrail-Digest/`) of each account and region.
+    public struct Source: Sendable {
+        /// The raw runs' collector and the checkpoint's name.
+        public let collector: String
+        /// The folder beside `<region>/` under each account: `CloudTrail` or `CloudTrail-Digest`.
+        public let folder: String
+        let parse: @Sendable (String) -> CloudTrailKey?
+        /// Response headers kept in the manifest entry (header -> parameter).
+        let keptHeaders: [String: String]
+        let role: String?
+
+        /// The log files.
+        public static let logs = Source(collector: CloudTrailFetcher.collector, folder: "CloudTrail", parse: { CloudTrailKey(key: $0) },
+                                        keptHeaders: [:], role: nil)
+        /// The digest files, with the signature CloudTrail puts in each object's metadata.
+        public static let digests = Source(collector: "digests", folder: "CloudTrail-Digest", parse: { CloudTrailKey(digestKey: $0) },
+                                           keptHeaders: ["x-amz-meta-signature": "Signature", "x-amz-meta-signature-algorithm": "SignatureAlgorithm"],
+                                           role: "digest")
+    }
+
     let settings: CloudTrailSettings
     let s3: S3Client
+    let source: Source
     let layout: SpoolLayout
     let clock: RuntimeClock
     let logger: Logger
     let store: CheckpointStore<CloudTrailListingState>
+    /// Keys stored by this run (all its raw runs).
+    public private(set) var stored: [CloudTrailKey] = []
 
-    public init(context: StageContext, settings: CloudTrailSettings, s3: S3Client) {
+    public init(context: StageContext, settings: CloudTrailSettings, s3: S3Client, source: Source = .logs) {
         self.settings = settings
         self.s3 = s3
+        self.source = source
         self.layout = context.layout
         self.clock = context.clock
         self.logger = context.logger
-        self.store = CheckpointStore(layout: layout, name: "fetch-\(Self.collector)")
+        self.store = CheckpointStore(layout: layout, name: "fetch-\(source.collector)")
     }
 
     var overlap: TimeInterval { TimeInterval(settings.overlapMinutes * 60) }
 
     /// Fetches everything new. Errors of one prefix are recorded in `report`
     /// and the others go on; the caller turns `report.errors` into the exit code.
-    public func run(report: inout RunReport) throws {
+    /// `finish` may add files to the last raw run before it is committed (the digests' public keys).
+    public func run(report: inout RunReport, finish: ((RawRunWriter, inout RunReport) throws -> Void)? = nil) throws {
         var state = try store.load() ?? CloudTrailListingState()
         let prefixes = try discoverPrefixes(report: &report)
         logger.info("listing trail bucket", metadata: ["bucket": "\(settings.bucket)", "prefixes": "\(prefixes.count)"])
@@ -45,6 +70,7 @@ public final class CloudTrailFetcher {
                 logger.error("prefix failed", metadata: ["prefix": "\(prefix)", "error": "\(error)"])
             }
         }
+        try finish?(batch.writer, &report)
         try batch.commit(state: &state, report: &report)
         batch.writer.discard()
     }
@@ -65,15 +91,16 @@ public final class CloudTrailFetcher {
             }
         }
         var result: [String] = []
+        let folder = source.folder + "/"
         for (account, prefix) in accountPrefixes {
             if !settings.accounts.isEmpty && !settings.accounts.contains(account) { continue }
-            for regionPrefix in try s3.listCommonPrefixes(prefix: prefix + "CloudTrail/") {
-                let region = String(regionPrefix.dropFirst(prefix.count + "CloudTrail/".count).dropLast())
+            for regionPrefix in try s3.listCommonPrefixes(prefix: prefix + folder) {
+                let region = String(regionPrefix.dropFirst(prefix.count + folder.count).dropLast())
                 if !settings.regions.isEmpty && !settings.regions.contains(region) { continue }
                 result.append(regionPrefix)
             }
         }
-        if result.isEmpty {
+        if result.isEmpty && source.folder == Source.logs.folder {
             report.errors.append("no CloudTrail log folders found under s3://\(settings.bucket)/\(root) (check cloudtrail.bucket, cloudtrail.prefix, accounts and regions)")
         }
         return result.sorted()
@@ -87,7 +114,7 @@ public final class CloudTrailFetcher {
             report.add("listed", Int64(page.objects.count))
             for object in page.objects {
                 try StopRequest.checkpoint("listing \(prefix)")
-                guard let key = CloudTrailKey(key: object.key) else {
+                guard let key = source.parse(object.key) else {
                     report.add("skipped")
                     continue
                 }
@@ -105,9 +132,11 @@ public final class CloudTrailFetcher {
     func download(_ object: S3Object, key: CloudTrailKey, prefix: String, batch: inout BatchInProgress, report: inout RunReport) throws {
         var extra: [String: String] = [:]
         if !object.eTag.isEmpty { extra["ETag"] = object.eTag }
+        if let role = source.role { extra["Role"] = role }
         let entry = try batch.writer.storeObject(from: s3, bucket: settings.bucket, key: object.key, account: key.account, region: key.region,
-                                                 extraParameters: extra, clock: clock)
+                                                 extraParameters: extra, keptHeaders: source.keptHeaders, clock: clock)
         batch.keys[prefix, default: []].append(key)
+        stored.append(key)
         report.add("files")
         report.add("bytes", entry.size)
         if report.count("files") % 100 == 0 {
@@ -124,7 +153,7 @@ public final class CloudTrailFetcher {
         init(fetcher: CloudTrailFetcher) throws {
             self.fetcher = fetcher
             let now = fetcher.clock.now()
-            writer = try RawRunWriter(layout: fetcher.layout, collector: CloudTrailFetcher.collector, runID: RunID(date: now), startedAt: now)
+            writer = try RawRunWriter(layout: fetcher.layout, collector: fetcher.source.collector, runID: RunID(date: now), startedAt: now)
         }
 
         /// Makes the run visible, then advances the checkpoint, then starts a new run.

@@ -37,15 +37,46 @@ public struct CloudTrailKey: Sendable, Equatable {
         self.deliveredAt = Self.deliveryTime(fileName: parts[i + 6]) ?? day
     }
 
-    /// `…_20261128T1015Z_…` -> that instant.
+    /// A digest file's key: `[prefix/]AWSLogs/[<o-org>/]<account>/CloudTrail-Digest/<region>/YYYY/MM/DD/`
+    /// `<account>_CloudTrail-Digest_<region>_<trail>_<home region>_<YYYYMMDDTHHMMSSZ>[_backfill].json.gz`;
+    /// `deliveredAt` is the digest's end time in its name. Nil for any other key.
+    public init?(digestKey key: String) {
+        guard key.hasSuffix(".json.gz"), let logs = key.range(of: "AWSLogs/", options: .backwards) else { return nil }
+        let parts = key[logs.upperBound...].split(separator: "/", omittingEmptySubsequences: false)
+        var i = 0
+        var organization: String?
+        if parts.count > 0, parts[0].hasPrefix("o-") {
+            organization = String(parts[0])
+            i = 1
+        }
+        guard parts.count == i + 7, AccountID.isValid(parts[i]), parts[i + 1] == "CloudTrail-Digest",
+              parts[i + 6].hasPrefix("\(parts[i])_CloudTrail-Digest_\(parts[i + 2])_"),
+              let day = UTCDate.parseDay("\(parts[i + 3])-\(parts[i + 4])-\(parts[i + 5])"),
+              let end = Self.deliveryTime(fileName: parts[i + 6]) else { return nil }
+        self.key = key
+        self.organization = organization
+        self.account = String(parts[i])
+        self.region = String(parts[i + 2])
+        self.day = day
+        self.deliveredAt = end
+    }
+
+    /// A log file's or a digest file's key.
+    public init?(anyKey key: String) {
+        if let log = CloudTrailKey(key: key) { self = log } else if let digest = CloudTrailKey(digestKey: key) { self = digest } else { return nil }
+    }
+
+    /// `…_20261128T1015Z_…` (log files) or `…_20261128T101500Z…` (digest files) -> that instant.
     static func deliveryTime(fileName: Substring) -> Date? {
-        for field in fileName.split(separator: "_") where field.count == 14 && field.hasSuffix("Z") {
+        let name = fileName.hasSuffix(".json.gz") ? fileName.dropLast(8) : fileName
+        for field in name.split(separator: "_") where (field.count == 14 || field.count == 16) && field.hasSuffix("Z") {
             let s = Array(field.utf8)
             guard s[8] == UInt8(ascii: "T") else { continue }
             func n(_ a: Int, _ len: Int) -> Int? { Int(String(decoding: s[a..<(a + len)], as: UTF8.self)) }
-            guard let y = n(0, 4), let m = n(4, 2), let d = n(6, 2), let h = n(9, 2), let mi = n(11, 2),
-                  (1...12).contains(m), (1...31).contains(d), h < 24, mi < 60 else { continue }
-            return UTCDate.date(UTCDate.Parts(year: y, month: m, day: d, hour: h, minute: mi, second: 0, fraction: ""))
+            let second = s.count == 16 ? n(13, 2) : 0
+            guard let y = n(0, 4), let m = n(4, 2), let d = n(6, 2), let h = n(9, 2), let mi = n(11, 2), let second,
+                  (1...12).contains(m), (1...31).contains(d), h < 24, mi < 60, second < 60 else { continue }
+            return UTCDate.date(UTCDate.Parts(year: y, month: m, day: d, hour: h, minute: mi, second: second, fraction: ""))
         }
         return nil
     }

@@ -33,7 +33,7 @@ public struct CloudTrailListingState: Codable, Sendable, Equatable {
         guard let state = prefixes[prefix] else {
             return prefix + UTCDate.slashedDay(firstDay)
         }
-        let last = CloudTrailKey(key: state.lastKey)?.deliveredAt ?? firstDay
+        let last = CloudTrailKey(anyKey: state.lastKey)?.deliveredAt ?? firstDay
         let windowStart = last.addingTimeInterval(-overlap)
         let start = prefix + UTCDate.slashedDay(windowStart)
         // Never list from before the first day either.
@@ -47,7 +47,7 @@ public struct CloudTrailListingState: Codable, Sendable, Equatable {
         if key.key > state.lastKey { return true }
         if state.recent.contains(key.key) { return false }
         // Older than the window: fetched in an earlier run (and forgotten since) or too late to tell.
-        let last = CloudTrailKey(key: state.lastKey)?.deliveredAt ?? key.deliveredAt
+        let last = CloudTrailKey(anyKey: state.lastKey)?.deliveredAt ?? key.deliveredAt
         return key.deliveredAt >= last.addingTimeInterval(-overlap)
     }
 
@@ -70,9 +70,9 @@ public struct CloudTrailListingState: Codable, Sendable, Equatable {
             all.insert(key.key)
             if key.key > state.lastKey { state.lastKey = key.key }
         }
-        let last = CloudTrailKey(key: state.lastKey)?.deliveredAt ?? Date.distantPast
+        let last = CloudTrailKey(anyKey: state.lastKey)?.deliveredAt ?? Date.distantPast
         let windowStart = last.addingTimeInterval(-overlap)
-        state.recent = all.filter { (CloudTrailKey(key: $0)?.deliveredAt ?? last) >= windowStart }.sorted()
+        state.recent = all.filter { (CloudTrailKey(anyKey: $0)?.deliveredAt ?? last) >= windowStart }.sorted()
         prefixes[prefix] = state
         return future
     }

@@ -13,6 +13,8 @@ public struct CloudTrailSettings: Sendable {
     public let batchObjects: Int
     /// Region of the bucket; defaults to `aws.region`.
     public let bucketRegion: String?
+    /// Whether the trail's digest files are fetched and validated (the `digests` collector).
+    public let validateDigests: Bool
     /// Queue mode: new log files are announced on this queue instead of found by listing the bucket.
     public let queue: CloudTrailQueueSettings?
 
@@ -41,6 +43,7 @@ public struct CloudTrailSettings: Sendable {
         overlapMinutes = try reader.int("overlap_minutes", default: 60, range: 0...10_080)
         batchObjects = try reader.int("batch_objects", default: 500, range: 1...1_000_000)
         bucketRegion = try reader.string("bucket_region")
+        validateDigests = try reader.bool("validate_digests", default: true)
         queue = try CloudTrailQueueSettings.read(&reader)
     }
 }

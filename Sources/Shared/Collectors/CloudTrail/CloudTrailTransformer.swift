@@ -15,6 +15,8 @@ public final class CloudTrailTransformer: CollectorTransform {
     let quarantine: Quarantine
     /// How long the resource events of changing calls are kept for the inventory's change feed.
     let resourceEventDays: Int
+    /// Log files transformed at once (`transform.workers`).
+    let workers: Int
 
     public init(context: StageContext) {
         self.layout = context.layout
@@ -24,6 +26,7 @@ public final class CloudTrailTransformer: CollectorTransform {
         self.logger = context.logger
         self.quarantine = Quarantine(layout: context.layout, stage: "transform")
         self.resourceEventDays = context.config.retention.rawDays
+        self.workers = context.config.transform.workers
     }
 
     /// Transforms every pending raw run and checkpoints each.
@@ -74,9 +77,10 @@ public final class CloudTrailTransformer: CollectorTransform {
         let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: replayName, maxFileBytes: maxFileBytes)
         do {
             var unusedEvents: [UInt8] = []
-            let ok = try transformFile(path, key: key, account: parsed?.account, region: parsed?.region, runID: replayName,
-                                       relativePath: path.lastPathComponent, output: output, resourceEvents: &unusedEvents,
-                                       moveToQuarantine: false, report: &report)
+            let job = CloudTrailFileTransform.Job(url: path, key: key, account: parsed?.account, region: parsed?.region, runID: replayName,
+                                                  relativePath: path.lastPathComponent, entry: nil, runFolder: nil)
+            let ok = try write(CloudTrailFileTransform(builder: builder, quarantine: quarantine).run(job), job: job, output: output,
+                               resourceEvents: &unusedEvents, moveToQuarantine: false, report: &report)
             if ok { report.add("files") }
             try output.commit()
         } catch {
@@ -92,8 +96,8 @@ public final class CloudTrailTransformer: CollectorTransform {
         let regular = only == nil && outputName == runFolder.lastPathComponent
         var resourceEvents: [UInt8] = []
         do {
+            var jobs: [CloudTrailFileTransform.Job] = []
             for entry in manifest.entries where only == nil || entry.path == only {
-                try StopRequest.checkpoint("in raw run \(manifest.runId)")
                 let url = runFolder.appendingPathComponent(entry.path)
                 guard FileManager.default.fileExists(atPath: url.path) else {
                     let quarantined = quarantine.location(runID: manifest.runId, relativePath: entry.path)
@@ -101,25 +105,20 @@ public final class CloudTrailTransformer: CollectorTransform {
                     report.errors.append("\(url.path) is listed in the manifest but missing; it was removed by hand? Fetch it again or remove it from the manifest")
                     continue
                 }
-                let key = entry.parameters["Key"] ?? entry.path
-                do {
-                    try entry.verify(in: runFolder)
-                } catch let mismatch as RawFileMismatch {
-                    var message = "\(key) of raw run \(manifest.runId): \(mismatch.reason); not transformed"
-                    if only == nil {
-                        let target = try quarantine.add(file: url, runID: manifest.runId, relativePath: entry.path, reason: mismatch.description)
-                        message += "; moved to \(target.path)"
+                jobs.append(.init(url: url, key: entry.parameters["Key"] ?? entry.path, account: entry.account, region: entry.region,
+                                  runID: manifest.runId, relativePath: entry.path, entry: entry, runFolder: runFolder))
+            }
+            // `workers` files at a time; their results are written in the manifest's order.
+            for start in stride(from: 0, to: jobs.count, by: workers) {
+                try StopRequest.checkpoint("in raw run \(manifest.runId)")
+                let window = Array(jobs[start..<min(start + workers, jobs.count)])
+                let outcomes = try runWindow(window)
+                for (job, outcome) in zip(window, outcomes) {
+                    if try write(outcome, job: job, output: output, resourceEvents: &resourceEvents, moveToQuarantine: only == nil, report: &report) {
+                        report.add("files")
                     }
-                    report.errors.append(message)
-                    report.add("quarantined")
-                    continue
+                    try output.rotateIfFull()
                 }
-                if try transformFile(url, key: key, account: entry.account, region: entry.region, runID: manifest.runId,
-                                     relativePath: entry.path, output: output, resourceEvents: &resourceEvents, moveToQuarantine: only == nil,
-                                     report: &report) {
-                    report.add("files")
-                }
-                try output.rotateIfFull()
             }
             let files = try output.commit()
             report.add("ndjson_files", Int64(files.count))
@@ -148,73 +147,57 @@ public final class CloudTrailTransformer: CollectorTransform {
         }
     }
 
-    /// One log file into `output`. Returns false when the file was quarantined.
-    func transformFile(_ url: URL, key: String, account: String?, region: String?, runID: String, relativePath: String,
-                       output: NDJSONOutput, resourceEvents: inout [UInt8], moveToQuarantine: Bool, report: inout RunReport) throws -> Bool {
-        let mark = try output.mark()
-        let eventsMark = resourceEvents.count
-        var splitter = JSONRecordsSplitter()
-        var pending: [UInt8] = []
-        pending.reserveCapacity(1 << 20)
-        var records: Int64 = 0
-        var documents: Int64 = 0
-        let rejected = RejectedRecordsFile(target: quarantine.rejectedRecordsURL(runID: runID, relativePath: relativePath))
-        var repairedRecords: Int64 = 0
-        let builder = self.builder
-        do {
-            try GzipDecoder.decodeFile(url) { chunk in
-                try splitter.feed(chunk) { record in
-                    records += 1
-                    do {
-                        if UTF8Repair.isValid(record) {
-                            try builder.append(record: record, fileKey: key, account: account, region: region, to: &pending, resourceEvents: &resourceEvents)
-                        } else {
-                            // Invalid UTF-8 inside a string: each bad byte becomes U+FFFD, and the record is counted.
-                            let fixed = UTF8Repair.repaired(record).bytes
-                            try fixed.withUnsafeBytes {
-                                try builder.append(record: $0, fileKey: key, account: account, region: region, to: &pending, resourceEvents: &resourceEvents)
-                            }
-                            repairedRecords += 1
-                        }
-                        documents += 1
-                    } catch let error as CloudTrailDocumentBuilder.Rejection {
-                        try rejected.append(reason: error.reason, file: key, record: record)
-                    }
-                    if pending.count >= 1 << 20 {
-                        try output.write(pending)
-                        pending.removeAll(keepingCapacity: true)
-                    }
-                }
-            }
-            try splitter.finish()
-            try output.write(pending)
-        } catch let error as CloudspoolError where error.code == .decompression || error.code == .format {
-            try output.rollback(to: mark)
-            rejected.discard()
-            resourceEvents.removeSubrange(eventsMark...)
-            let reason = "\(error.message) [file \(key), \(SpoolFiles.size(url)) bytes, from raw run \(runID)]"
+    /// Transforms the files of `window` on the workers; the outcomes come back in the window's order.
+    func runWindow(_ window: [CloudTrailFileTransform.Job]) throws -> [CloudTrailFileTransform.Outcome] {
+        let file = CloudTrailFileTransform(builder: builder, quarantine: quarantine)
+        if window.count == 1 { return [file.run(window[0])] }
+        let results = OutcomeSlots<CloudTrailFileTransform.Outcome>(count: window.count)
+        try WorkerPool.run(count: window.count, workers: window.count) { index in
+            results.set(index, file.run(window[index]))
+        }
+        return results.all
+    }
+
+    /// Writes one file's outcome: its documents into `output`, or the file into quarantine with the reason.
+    /// Returns false when the file was not transformed.
+    func write(_ outcome: CloudTrailFileTransform.Outcome, job: CloudTrailFileTransform.Job, output: NDJSONOutput,
+               resourceEvents: inout [UInt8], moveToQuarantine: Bool, report: inout RunReport) throws -> Bool {
+        switch outcome {
+        case .mismatch(let mismatch):
+            var message = "\(job.key) of raw run \(job.runID): \(mismatch.reason); not transformed"
             if moveToQuarantine {
-                let target = try quarantine.add(file: url, runID: runID, relativePath: relativePath, reason: reason)
-                report.errors.append("quarantined \(key): \(error.message); see \(target.path).reason")
+                let target = try quarantine.add(file: job.url, runID: job.runID, relativePath: job.relativePath, reason: mismatch.description)
+                message += "; moved to \(target.path)"
+            }
+            report.errors.append(message)
+            report.add("quarantined")
+            return false
+        case .corrupt(let error):
+            let reason = "\(error.message) [file \(job.key), \(SpoolFiles.size(job.url)) bytes, from raw run \(job.runID)]"
+            if moveToQuarantine {
+                let target = try quarantine.add(file: job.url, runID: job.runID, relativePath: job.relativePath, reason: reason)
+                report.errors.append("quarantined \(job.key): \(error.message); see \(target.path).reason")
             } else {
-                report.errors.append("\(key) cannot be transformed: \(error.message)")
+                report.errors.append("\(job.key) cannot be transformed: \(error.message)")
             }
             report.add("quarantined")
-            logger.error("file quarantined", metadata: ["key": "\(key)", "reason": "\(error.message)"])
+            logger.error("file quarantined", metadata: ["key": "\(job.key)", "reason": "\(error.message)"])
             return false
+        case .built(let built):
+            try output.write(built.ndjson)
+            resourceEvents.append(contentsOf: built.resourceEvents)
+            if built.rejected > 0, let file = built.rejectedFile {
+                report.errors.append("\(built.rejected) record(s) of \(job.key) rejected; see \(file.path)")
+                report.add("rejected", built.rejected)
+            }
+            if built.repaired > 0 {
+                logger.warning("invalid UTF-8 replaced by U+FFFD", metadata: ["key": "\(job.key)", "records": "\(built.repaired)"])
+                report.add("utf8_repaired", built.repaired)
+            }
+            report.add("records", built.records)
+            report.add("documents", built.documents)
+            report.add("bytes", built.bytes)
+            return true
         }
-        if rejected.count > 0 {
-            try rejected.commit()
-            report.errors.append("\(rejected.count) record(s) of \(key) rejected; see \(rejected.target.path)")
-            report.add("rejected", rejected.count)
-        }
-        if repairedRecords > 0 {
-            logger.warning("invalid UTF-8 replaced by U+FFFD", metadata: ["key": "\(key)", "records": "\(repairedRecords)"])
-            report.add("utf8_repaired", repairedRecords)
-        }
-        report.add("records", records)
-        report.add("documents", documents)
-        report.add("bytes", SpoolFiles.size(url))
-        return true
     }
 }

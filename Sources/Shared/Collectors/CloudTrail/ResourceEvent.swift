@@ -8,6 +8,13 @@ import Foundation
 /// false` into `state/resource-events/<raw run>.ndjson`; read back by the
 /// inventory transform (`ResourceEventIndex`).
 enum ResourceEvent {
+    /// The event sources (quoted, as in the record) of the resources the change feed tracks.
+    static let sources: [[UInt8]] = ["ec2.amazonaws.com", "rds.amazonaws.com", "monitoring.amazonaws.com", "backup.amazonaws.com"]
+        .map { Array("\"\($0)\"".utf8) }
+    /// The members of a record `compact` reads.
+    static let members: Set<String> = ["eventID", "eventName", "eventTime", "eventSource", "userIdentity", "recipientAccountId",
+                                       "awsRegion", "requestParameters", "responseElements", "resources", "errorCode"]
+
     /// Resource ids as EC2 writes them (`i-0abc…`, `sg-…`, `vol-…`).
     private static let idPrefixes: Set<String> = ["i", "sg", "sgr", "vol", "snap", "ami", "igw", "nat", "tgw", "eni", "subnet", "vpc",
                                                    "rtb", "acl", "eipalloc", "eipassoc", "lt", "vpce", "tgw-attach", "fs", "db"]

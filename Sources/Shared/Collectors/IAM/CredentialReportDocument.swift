@@ -34,7 +34,7 @@ struct CredentialReportDocument {
 
     /// The whole document of a user.
     static func build(account: String, accountName: String?, header: [String], values: [String], groups: [String], user: JSONValue?,
-                      asOf: Date, inactiveDays: Int, runID: String) -> JSONValue {
+                      asOf: Date, inactiveDays: Int, runID: String, rawFile: String? = nil) -> JSONValue {
         let columns = typedColumns(header: header, values: values)
         func column(_ name: String) -> JSONValue? { columns.first { $0.0 == name }?.1 }
         func date(_ name: String) -> Date? { column(name)?.stringValue.flatMap(UTCDate.parseISO8601) }
@@ -90,7 +90,8 @@ struct CredentialReportDocument {
             ("login_methods", .array(methods)),
             ("activity", .object(activity)),
             ("credential_report", .object(columns)),
-            ("cloudspool", .object([("collector", .string("iam")), ("run_id", .string(runID)), ("as_of", .string(UTCDate.iso8601(asOf)))])),
+            ("cloudspool", .object([("collector", .string("iam")), ("run_id", .string(runID))] + (rawFile.map { [("raw_file", JSONValue.string($0))] } ?? [])
+                                   + [("as_of", .string(UTCDate.iso8601(asOf)))])),
         ])
     }
 }

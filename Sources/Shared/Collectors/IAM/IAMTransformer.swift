@@ -30,6 +30,7 @@ public final class IAMTransformer: RawRunTransform {
         let run = try RawRunManifest.read(runFolder: runFolder)
         let asOf = RunID(run.runId)?.date ?? clock.now()
         var reports: [String: Data] = [:]
+        var reportFiles: [String: String] = [:]
         var users: [String: [String: JSONValue]] = [:]
         var groups: [String: [String: [String]]] = [:]
         var names: [String: String] = [:]
@@ -51,6 +52,7 @@ public final class IAMTransformer: RawRunTransform {
                     continue
                 }
                 reports[account] = csv
+                reportFiles[account] = entry.path
             case "ListUsers":
                 for user in value["Users"]?.arrayValue ?? [] {
                     if let name = user["UserName"]?.stringValue { users[account, default: [:]][name] = user }
@@ -86,7 +88,8 @@ public final class IAMTransformer: RawRunTransform {
                     let name = values[0]
                     let document = CredentialReportDocument.build(account: account, accountName: names[account], header: header, values: values,
                                                                   groups: groups[account]?[name] ?? [], user: users[account]?[name],
-                                                                  asOf: asOf, inactiveDays: settings.inactiveDays, runID: run.runId)
+                                                                  asOf: asOf, inactiveDays: settings.inactiveDays, runID: run.runId,
+                                                                  rawFile: reportFiles[account])
                     let action: JSONValue = .object([("index", .object([("_index", .string(naming.usersIndex)), ("_id", .string("\(account):\(name)"))]))])
                     action.write(to: &out)
                     out.append(10)

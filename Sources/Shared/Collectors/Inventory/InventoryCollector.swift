@@ -11,7 +11,7 @@ extension Collector {
             try InventoryFetcher(context: context, settings: try context.config.requireInventory()).run(report: &report)
         },
         transform: { context in
-            InventoryTransformer(context: context, eventsPerInstance: context.config.inventory?.lookupEvents ?? 100)
+            InventoryTransformer(context: context, eventsPerInstance: context.config.inventory?.lookupEvents ?? 100, monitoring: context.config.monitoring)
         },
         templates: { naming in
             [IndexTemplate(name: naming.prefix + "cloudspool-inventory", body: IndexTemplates.inventory(indexStem: naming.inventoryStem))]

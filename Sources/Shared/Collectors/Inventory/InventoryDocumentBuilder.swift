@@ -4,7 +4,9 @@ import Foundation
 /// Builds the inventory documents of one account and region: one per
 /// resource (its AWS CLI JSON under `aws.<service>.<type>`, the enrichment
 /// dashboards need under `inventory`), and one summary with the Overview
-/// figures, which are computed from the same resources.
+/// figures, which are computed from the same resources. With a monitoring
+/// join, each EC2 instance and the summary also get a top-level `monitoring`
+/// object (`MonitoringOutcome`).
 struct InventoryDocumentBuilder {
     let data: InventoryUnitData
     let accountName: String?
@@ -14,6 +16,8 @@ struct InventoryDocumentBuilder {
     /// The last events known per instance (`<account>/<region>/<id>` -> newest first), merged with this run's.
     var events: [String: [JSONValue]]
     let eventsPerInstance: Int
+    /// What the monitoring systems say of the instances; nil when no monitoring is configured.
+    var monitoring: MonitoringOutcome? = nil
 
     private(set) var output: [UInt8] = []
     private(set) var documents = 0
@@ -21,8 +25,11 @@ struct InventoryDocumentBuilder {
     private(set) var resources: [InventoryResource] = []
     /// The summary document of the account and region.
     private(set) var summaryDocument: InventoryResource?
+    /// The monitoring verdicts of the unit's instances.
+    private(set) var monitoringCounts = MonitoringOutcome.Counts()
 
-    mutating func append(type: String, service: String, name: String, id: String, resource: JSONValue, enrichment: [(String, JSONValue)]) {
+    mutating func append(type: String, service: String, name: String, id: String, resource: JSONValue, enrichment: [(String, JSONValue)],
+                         extra: [(String, JSONValue)] = []) {
         var documentID = "\(type):\(data.account):\(data.region):\(id)"
         if documentID.utf8.count > 400 { documentID = "\(type):\(data.account):\(data.region):" + SHA256.hash(data: Data(id.utf8)).hexString }
         let action: JSONValue = .object([("index", .object([("_index", .string(index)), ("_id", .string(documentID))]))])
@@ -34,10 +41,10 @@ struct InventoryDocumentBuilder {
             ("@timestamp", .string(collectedAt)),
             ("cloud", .object([("provider", .string("aws")), ("account", .object(account)), ("region", .string(data.region))])),
             ("resource", .object([("type", .string(type)), ("id", .string(id))])),
-            ("cloudspool", .object([("collector", .string("inventory")), ("run_id", .string(runID)), ("last_seen", .string(collectedAt))])),
+            ("cloudspool", .object([("collector", .string("inventory")), ("run_id", .string(runID)), ("raw_file", .string("responses/\(data.account)/\(data.region)/")), ("last_seen", .string(collectedAt))])),
             ("aws", .object([(service, .object([(name, resource)]))])),
             ("inventory", .object(enrichment)),
-        ])
+        ] + extra)
         document.write(to: &output)
         output.append(10)
         documents += 1
@@ -66,6 +73,7 @@ struct InventoryDocumentBuilder {
         }
 
         var summary = Summary()
+        var monitoringCounts = MonitoringOutcome.Counts()
 
         // EC2 instances.
         var attachedGroups: [String: [JSONValue]] = [:]
@@ -123,7 +131,13 @@ struct InventoryDocumentBuilder {
             e.append(("events", .array(kept)))
             e.append(("event_count", .int(Int64(kept.count))))
             e.append(("events_known", .bool(!data.failedCalls.contains("cloudtrail LookupEvents"))))
-            append(type: "ec2.instance", service: "ec2", name: "instance", id: id, resource: instance, enrichment: e)
+            var extra: [(String, JSONValue)] = []
+            if let monitoring {
+                let (verdict, value) = monitoring.instance(key)
+                monitoringCounts.add(verdict)
+                extra.append(("monitoring", value))
+            }
+            append(type: "ec2.instance", service: "ec2", name: "instance", id: id, resource: instance, enrichment: e, extra: extra)
             summary.instance(state: state, capacity: types[type])
         }
 
@@ -233,7 +247,8 @@ struct InventoryDocumentBuilder {
         let failed = data.failedCalls.sorted()
         append(type: "summary", service: "cloudspool", name: "summary", id: runID, resource: .object([]), enrichment: [
             ("summary", summary.value), ("complete", .bool(failed.isEmpty)), ("failed_calls", .array(failed.map { .string($0) })),
-        ])
+        ], extra: monitoring.map { [("monitoring", $0.summary(monitoringCounts))] } ?? [])
+        self.monitoringCounts = monitoringCounts
     }
 
     static func eventSummary(_ event: JSONValue) -> JSONValue {

@@ -21,10 +21,12 @@ public final class InventoryTransformer: RawRunTransform {
     public let clock: RuntimeClock
     let logger: Logger
     let eventsStore: CheckpointStore<EventsState>
+    /// The monitoring section: each run is joined with the monitoring run closest to it.
+    let monitoring: MonitoringSettings?
     /// Built on first use: runs without answers to decode do not pay for reading the shape table.
     lazy var decoder = AWSResponseDecoder()
 
-    public init(context: StageContext, eventsPerInstance: Int) {
+    public init(context: StageContext, eventsPerInstance: Int, monitoring: MonitoringSettings? = nil) {
         self.layout = context.layout
         self.naming = context.naming
         self.maxFileBytes = context.maxFileBytes
@@ -32,6 +34,7 @@ public final class InventoryTransformer: RawRunTransform {
         self.clock = context.clock
         self.logger = context.logger
         self.eventsStore = CheckpointStore(layout: context.layout, name: "inventory-events")
+        self.monitoring = monitoring
     }
 
     public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {
@@ -83,12 +86,25 @@ public final class InventoryTransformer: RawRunTransform {
         var states: [(account: String, region: String, state: InventoryUnitState)] = []
         var seenInstances = Set<String>()
         do {
+            var monitoringOutcome: MonitoringOutcome?
+            if let monitoring {
+                let instances = units.keys.sorted().flatMap { key in
+                    units[key]!.instances.compactMap { MonitoringInstance(instance: $0.0, account: units[key]!.account, region: units[key]!.region) }
+                }
+                monitoringOutcome = try MonitoringJoin(settings: monitoring, layout: layout, logger: logger)
+                    .join(instances: instances, collectedAt: collectedAt, runID: run.runId, index: index, output: output, report: &report)
+            }
             for key in units.keys.sorted() {
                 let data = units[key]!
                 var builder = InventoryDocumentBuilder(data: data, accountName: accountNames[data.account], runID: run.runId,
                                                        collectedAt: UTCDate.iso8601(collectedAt), index: index, events: events,
-                                                       eventsPerInstance: eventsPerInstance)
+                                                       eventsPerInstance: eventsPerInstance, monitoring: monitoringOutcome)
                 builder.build()
+                if monitoringOutcome != nil {
+                    report.add("monitored", Int64(builder.monitoringCounts.monitored))
+                    report.add("not_monitored", Int64(builder.monitoringCounts.notMonitored))
+                    report.add("monitoring_unknown", Int64(builder.monitoringCounts.unknown))
+                }
                 events = builder.events
                 for (instance, _) in data.instances {
                     if let id = instance["InstanceId"]?.stringValue { seenInstances.insert("\(data.account)/\(data.region)/\(id)") }

@@ -36,14 +36,15 @@ public final class S3SearchTransformer: RawRunTransform {
         let index = "\(naming.inventoryStem)-s3-\(UTCDate.pad(day.year, 4)).\(UTCDate.pad(day.month)).\(UTCDate.pad(day.day))"
         let timestamp = UTCDate.iso8601(collectedAt)
         let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
-        struct BucketTotals { var account: String; var region: String; var objects: Int64 = 0; var bytes: Int64 = 0 }
+        struct BucketTotals { var account: String; var region: String; var firstPage: String; var objects: Int64 = 0; var bytes: Int64 = 0 }
         var buckets: [String: BucketTotals] = [:]
         var out: [UInt8] = []
-        func common(_ type: String, _ account: String, _ region: String) -> [(String, JSONValue)] {
+        func common(_ type: String, _ account: String, _ region: String, _ rawFile: String) -> [(String, JSONValue)] {
             [("@timestamp", .string(timestamp)),
              ("cloud", .object([("provider", .string("aws")), ("account", .object([("id", .string(account))])), ("region", .string(region))])),
              ("resource", .object([("type", .string(type))])),
-             ("cloudspool", .object([("collector", .string("s3")), ("run_id", .string(run.runId)), ("last_seen", .string(timestamp))]))]
+             ("cloudspool", .object([("collector", .string("s3")), ("run_id", .string(run.runId)), ("raw_file", .string(rawFile)),
+                                     ("last_seen", .string(timestamp))]))]
         }
         func emit(id: String, _ document: JSONValue) {
             JSONValue.object([("index", .object([("_index", .string(index)), ("_id", .string(id))]))]).write(to: &out)
@@ -57,7 +58,7 @@ public final class S3SearchTransformer: RawRunTransform {
                 guard let account = entry.account, let region = entry.region, let bucket = entry.parameters["Bucket"] else { continue }
                 guard let body = try verifiedData(entry, runFolder: runFolder, runID: run.runId, replay: replay, report: &report) else { continue }
                 let page = try S3ListPage.parse(body, bucket: bucket)
-                var totals = buckets[bucket] ?? BucketTotals(account: account, region: region)
+                var totals = buckets[bucket] ?? BucketTotals(account: account, region: region, firstPage: entry.path)
                 for object in page.objects {
                     totals.objects += 1
                     totals.bytes += object.size
@@ -68,7 +69,7 @@ public final class S3SearchTransformer: RawRunTransform {
                     if let storageClass = object.storageClass { s3.append(("storage_class", .string(storageClass))) }
                     s3.append(("etag", .string(object.eTag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")))))
                     let id = "s3.object:" + SHA256Hex.of(Data("\(account)/\(bucket)/\(object.key)".utf8))
-                    emit(id: id, .object(common("s3.object", account, region) + [("s3", .object(s3))]))
+                    emit(id: id, .object(common("s3.object", account, region, entry.path) + [("s3", .object(s3))]))
                 }
                 buckets[bucket] = totals
                 report.add("records", Int64(page.objects.count))
@@ -80,7 +81,7 @@ public final class S3SearchTransformer: RawRunTransform {
             }
             for name in buckets.keys.sorted() {
                 let totals = buckets[name]!
-                emit(id: "s3.bucket:\(totals.account):\(name)", .object(common("s3.bucket", totals.account, totals.region) + [
+                emit(id: "s3.bucket:\(totals.account):\(name)", .object(common("s3.bucket", totals.account, totals.region, totals.firstPage) + [
                     ("s3", .object([("bucket", .string(name)), ("object_count", .int(totals.objects)), ("total_size", .int(totals.bytes))])),
                 ]))
             }
