@@ -81,6 +81,7 @@ public final class InventoryFetcher: @unchecked Sendable {
                 let unit = InventoryUnitFetcher(account: account, region: region, credentials: credentials, access: access, store: callStore,
                                                 lookupEvents: settings.lookupEvents, lookupSince: lookupSince, clock: clock, logger: logger)
                 try unit.run()
+                callStore.finishUnit(account: account.id, region: region)
                 latest.merge(unit.latestEvents)
                 logger.info("unit collected", metadata: ["account": "\(account.id)", "region": "\(region)", "progress": "\(index + 1)/\(work.count)"])
             }
