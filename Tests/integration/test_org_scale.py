@@ -107,3 +107,31 @@ def test_shards_split_the_organization_exactly(binaries, sim, tmp_path):
     for account, k in seen.items():
         h = int.from_bytes(hashlib.sha256(account.encode()).digest()[:8], "big")
         assert h % 3 + 1 == k
+
+
+def test_transform_of_an_organization_run_then_no_change(binaries, sim, tmp_path):
+    """Transform decodes one unit at a time and writes each unit's next state aside until its NDJSON is committed:
+    a second identical collection then changes nothing and deletes nothing."""
+    work = tmp_path / "a"
+    r, spool, report = fetch(binaries, work, sim, regions=orgsim.REGIONS[:REGIONS])
+    assert r.returncode == 0, r.stdout + r.stderr
+    config = work / "cloudspool.yaml"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(work)}
+
+    def transform() -> dict:
+        t = subprocess.run([str(support.binary("transform")), "--config", str(config)], env=env, capture_output=True, text=True, timeout=300)
+        assert t.returncode == 0, t.stdout + t.stderr
+        return json.loads(sorted((work / "spool" / "runs" / "transform").glob("*.json"))[-1].read_text())["counts"]
+
+    first = transform()
+    state = work / "spool" / "state" / "inventory-current"
+    assert len([p for p in state.iterdir() if p.suffix == ".json"]) == ACCOUNTS * REGIONS
+    assert not (state / ".pending").exists() or list((state / ".pending").iterdir()) == []
+    assert first["documents"] > 0 and first.get("changes", 0) == 0    # the first collection writes no change
+    import time
+    time.sleep(1.1)   # a new run id second
+    r, _, _ = fetch(binaries, work, sim, regions=orgsim.REGIONS[:REGIONS])
+    assert r.returncode == 0, r.stdout + r.stderr
+    second = transform()
+    assert second["documents"] == first["documents"]
+    assert second.get("changes", 0) == 0 and second.get("current_deletes", 0) == 0, second
