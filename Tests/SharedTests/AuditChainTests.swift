@@ -16,7 +16,7 @@ import Testing
             let body = Data("file \(n)\n".utf8)
             let path = "objects/AWSLogs/111111111111/CloudTrail/eu-west-1/2026/11/28/f\(n).json.gz"
             try body.write(to: try writer.fileURL(path))
-            writer.add(.init(path: path, service: "s3", operation: "GetObject", account: "111111111111", region: "eu-west-1",
+            try writer.add(.init(path: path, service: "s3", operation: "GetObject", account: "111111111111", region: "eu-west-1",
                              parameters: ["Key": String(path.dropFirst(8))], requestedAt: "2026-11-28T10:15:00Z", httpStatus: 200,
                              size: Int64(body.count), sha256: SHA256Hex.of(body)))
             committed.append(try writer.commit(finishedAt: base))

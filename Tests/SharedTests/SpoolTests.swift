@@ -52,14 +52,49 @@ import Testing
         let layout = SpoolLayout(root: folder.path)
         let writer = try RawRunWriter(layout: layout, collector: "cloudtrail", runID: RunID(date: Date(), suffix: 1), startedAt: Date())
         try Data("x".utf8).write(to: try writer.fileURL("objects/a/b.json.gz"))
-        writer.add(.init(path: "objects/a/b.json.gz", service: "s3", operation: "GetObject", account: nil, region: nil,
-                         parameters: ["Key": "a/b.json.gz"], requestedAt: "", httpStatus: 200, size: 1, sha256: ""))
+        try writer.add(.init(path: "objects/a/b.json.gz", service: "s3", operation: "GetObject", account: nil, region: nil,
+                             parameters: ["Key": "a/b.json.gz"], requestedAt: "", httpStatus: 200, size: 1, sha256: ""))
         #expect(SpoolFiles.list(layout.raw("cloudtrail")).isEmpty)
         let visible = try writer.commit(finishedAt: Date())
         #expect(SpoolFiles.list(layout.raw("cloudtrail")) == [writer.runID.value])
         let manifest = try RawRunManifest.read(runFolder: visible)
         #expect(manifest.entries.map(\.path) == ["objects/a/b.json.gz"])
         #expect(SpoolFiles.list(layout.incoming("fetch")).isEmpty)
+    }
+
+    @Test func manifestIsWrittenFromTheEntriesFileOneEntryPerLine() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let layout = SpoolLayout(root: folder.path)
+        let start = Date(timeIntervalSince1970: 1_795_860_900)   // 2026-11-28T10:15:00Z
+        let writer = try RawRunWriter(layout: layout, collector: "inventory", runID: RunID(date: start, suffix: 0x1a2b3c4d), startedAt: start)
+        for n in 1...2 {
+            try writer.add(.init(path: "responses/111111111111/eu-west-1/ec2/DescribeVolumes-000\(n).xml", service: "ec2", operation: "DescribeVolumes",
+                                 account: "111111111111", region: "eu-west-1", parameters: ["MaxResults": "500"], requestedAt: "2026-11-28T10:15:0\(n)Z",
+                                 httpStatus: 200, size: Int64(n), sha256: "ab"))
+        }
+        writer.failures = [.init(account: "111111111111", region: "eu-west-1", call: "rds DescribeDBInstances", error: "denied \"x\"")]
+        #expect(writer.count == 2 && writer.bytes == 3)
+        let visible = try writer.commit(finishedAt: start.addingTimeInterval(9))
+        let text = try String(contentsOf: visible.appendingPathComponent("manifest.json"), encoding: .utf8)
+        #expect(text == #"""
+        {"chain":{},"collector":"inventory","entries":[
+        {"account":"111111111111","httpStatus":200,"operation":"DescribeVolumes","parameters":{"MaxResults":"500"},"path":"responses/111111111111/eu-west-1/ec2/DescribeVolumes-0001.xml","region":"eu-west-1","requestedAt":"2026-11-28T10:15:01Z","service":"ec2","sha256":"ab","size":1},
+        {"account":"111111111111","httpStatus":200,"operation":"DescribeVolumes","parameters":{"MaxResults":"500"},"path":"responses/111111111111/eu-west-1/ec2/DescribeVolumes-0002.xml","region":"eu-west-1","requestedAt":"2026-11-28T10:15:02Z","service":"ec2","sha256":"ab","size":2}
+        ],"failures":[{"account":"111111111111","call":"rds DescribeDBInstances","error":"denied \"x\"","region":"eu-west-1"}],"finishedAt":"2026-11-28T10:15:09Z","runId":"20261128T101500Z-1a2b3c4d","startedAt":"2026-11-28T10:15:00Z","version":1}
+
+        """#)
+        #expect(try RawRunManifest.read(runFolder: visible).entries.count == 2)
+        #expect(SpoolFiles.list(layout.incoming("fetch")).isEmpty)
+    }
+
+    @Test func aRunWithoutEntriesHasAnEmptyList() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let layout = SpoolLayout(root: folder.path)
+        let writer = try RawRunWriter(layout: layout, collector: "billing", runID: RunID(date: Date(), suffix: 2), startedAt: Date())
+        let visible = try writer.commit(finishedAt: Date())
+        #expect(try RawRunManifest.read(runFolder: visible).entries.isEmpty)
     }
 
     @Test(arguments: [

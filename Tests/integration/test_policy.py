@@ -152,3 +152,19 @@ def test_member_role_template_grants_the_inventory_actions():
     trust = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust[0]["Principal"] == {"AWS": {"Ref": "CollectorPrincipalArn"}}
     assert template["Parameters"]["RoleName"]["Default"] == "EnergyLogReadOnly"
+
+
+def test_queue_template_grants_the_collector_the_queue_actions():
+    """deploy/cloudspool-trail-queue.json lets the collector do on the queue what iam-policy.json allows, and S3 only send."""
+    template = json.loads((REPO / "deploy" / "cloudspool-trail-queue.json").read_text())
+    policy, _ = policy_actions()
+    queue = next(s for s in policy["Statement"] if s["Sid"] == "CloudspoolTrailQueue")
+    statements = template["Resources"]["QueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    collector = next(s for s in statements if s.get("Sid") == "CloudspoolFetch")
+    assert sorted(collector["Action"]) == sorted(queue["Action"])
+    assert collector["Principal"] == {"AWS": {"Ref": "CollectorPrincipalArn"}}
+    s3 = next(s for s in statements if s.get("Sid") == "TrailBucketNotifications")
+    assert s3["Action"] == "sqs:SendMessage" and s3["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert "aws:SourceArn" in s3["Condition"]["ArnLike"]
+    queue_props = template["Resources"]["Queue"]["Properties"]
+    assert "RedrivePolicy" in queue_props and queue_props["VisibilityTimeout"] == {"Ref": "VisibilityTimeout"}

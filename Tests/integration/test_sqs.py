@@ -291,6 +291,39 @@ def test_sigkill_then_redelivery_indexes_each_event_once(moment, aws, osmem, tmp
     assert pipe.spool.check_invariants() == []
 
 
+def test_sigterm_keeps_what_is_downloaded_and_deletes_only_its_messages(aws, osmem, tmp_path):
+    w = QueueWorld(aws, osmem.url, tmp_path, visibility=5)
+    trail = w.generate(files_per_prefix=4)
+    trail.upload(w.s3, w.bucket)
+    keys = sorted(trail.log_keys())
+    for key in keys:
+        w.send(documented_s3_event(w.bucket, key))
+    with FaultProxy(aws["url"]) as proxy:
+        pipe = w.pipeline(batch_objects=1000)
+        pipe.extra_env["AWS_ENDPOINT_URL_S3"] = proxy.url
+        # the 6th download takes 2 s: SIGTERM arrives while it runs
+        proxy.add_rule(mode="stall", seconds=2, method="GET", path=r"_CloudTrail_", skip=5, count=1)
+        p = pipe.popen("fetch")
+        deadline = time.monotonic() + 60
+        while proxy.stats()["faults"].get("stall", 0) == 0 and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(p.pid, signal.SIGTERM)
+        p.wait(timeout=60)
+        pipe.extra_env.clear()
+    out = Path(p.out_path).read_text()
+    assert p.returncode == 143, out
+    assert "stopped by SIGTERM at a safe point" in out
+    stored = pipe.spool.raw_keys()
+    assert len(stored) == 6 and len(set(stored)) == 6, stored   # the download in progress finished, nothing after it
+    assert pipe.leftovers() == []
+    time.sleep(5.5)   # the messages not handled come back
+    pipe.expect("fetch")
+    assert sorted(pipe.spool.raw_keys()) == keys   # every file once: the 6 stored files' messages were deleted
+    assert w.counts() == (0, 0)
+    transform_and_load(pipe)
+    assert_index_exact(pipe, trail)
+
+
 # ====================================================================== poison messages
 
 def test_poison_messages_are_quarantined_after_max_receives(aws, osmem, tmp_path):
@@ -361,6 +394,10 @@ def test_an_empty_queue_returns_within_the_bound(aws, osmem, tmp_path):
     w = QueueWorld(aws, osmem.url, tmp_path)
     pipe = w.pipeline(queue_max_seconds=4, queue_wait_seconds=20)
     pipe.write_config(aws={"timeout_seconds": 30})
+    # --check shows the queue
+    check = pipe.run("fetch", "--check")
+    row = next(line for line in check.out.splitlines() if "trail queue" in line)
+    assert "0 message(s) waiting, visibility 30 s, no redrive policy (quarantine after 5 receives)" in row, check.describe()
     r = pipe.expect("fetch")
     assert 3.5 <= r.seconds <= 12, r.describe()   # one long poll, cut to queue_max_seconds
     assert counts_of(pipe).get("messages", 0) == 0

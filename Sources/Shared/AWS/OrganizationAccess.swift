@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// Reaches every account of the organization: which accounts (see
 /// `AccountDirectory`), and the credentials to use in each (the base
@@ -35,14 +36,18 @@ public struct OrganizationAccess: Sendable {
             let shard = settings.shard.map { "; inventory.shard \($0) leaves none of them to this host" } ?? ""
             throw CloudspoolError(.configuration, "no account to collect (check inventory.accounts_file, accounts, organizations, profiles\(shard))")
         }
-        var result: [(InventoryAccount, any CredentialProvider)] = []
-        for account in accounts {
+        // The roles are assumed on `inventory.concurrency` threads: one after the other, a 1,000-account
+        // organization would wait minutes for AssumeRole answers before the first unit starts.
+        let entered = Mutex<[Int: any CredentialProvider]>([:])
+        try WorkerPool.run(count: accounts.count, workers: settings.concurrency) { [self] index in
+            let account = accounts[index]
+            try StopRequest.checkpoint("before entering account \(account.id)")
             let credentials: any CredentialProvider = account.id == baseAccount ? access.credentials :
                 access.chain.assumeRole(arn: "arn:aws:iam::\(account.id):role/\(settings.roleName)", externalId: settings.externalId, base: access.credentials)
             do {
                 _ = try credentials.require(now: clock.now())
-                result.append((account, credentials))
-            } catch let error as CloudspoolError {
+                entered.withLock { $0[index] = credentials }
+            } catch let error as CloudspoolError where error.code != .stopped {
                 store.recordError("account \(account.id)\(account.name.map { " (\($0))" } ?? ""): \(error.message)")
             } catch let error as AWSServiceError {
                 store.recordError("account \(account.id): \(error)", retryLater: error.isRetryable)
@@ -50,7 +55,8 @@ public struct OrganizationAccess: Sendable {
                 store.recordError("account \(account.id): \(error)", retryLater: true)
             }
         }
-        return result
+        let credentials = entered.withLock { $0 }
+        return accounts.indices.compactMap { index in credentials[index].map { (accounts[index], $0) } }
     }
 
     /// For `--check`: the base credentials' account, and for every account to visit whether its role can be

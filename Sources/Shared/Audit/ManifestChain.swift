@@ -67,7 +67,12 @@ public enum ManifestChain {
 
     /// Records `runId` as the newest committed run (after its rename).
     public static func recordHead(layout: SpoolLayout, collector: String, runId: String, manifestBytes: Data, at date: Date) throws {
-        try headStore(layout, collector: collector).save(Head(runId: runId, manifestSHA256: SHA256Hex.of(manifestBytes), committedAt: UTCDate.iso8601(date)))
+        try recordHead(layout: layout, collector: collector, runId: runId, manifestSHA256: SHA256Hex.of(manifestBytes), at: date)
+    }
+
+    /// The same, with the SHA-256 of the manifest's bytes (computed while they were written).
+    public static func recordHead(layout: SpoolLayout, collector: String, runId: String, manifestSHA256: String, at date: Date) throws {
+        try headStore(layout, collector: collector).save(Head(runId: runId, manifestSHA256: manifestSHA256, committedAt: UTCDate.iso8601(date)))
     }
 
     /// Records runs retention is about to remove (call before removing them).

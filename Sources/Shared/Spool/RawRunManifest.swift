@@ -113,7 +113,8 @@ public struct RawRunManifest: Codable, Sendable {
         }
     }
 
-    /// The bytes written as `manifest.json`: pretty-printed, keys sorted, so the same manifest always hashes the same.
+    /// The manifest encoded whole (pretty-printed, keys sorted), for tools and tests; `RawRunWriter` writes
+    /// `manifest.json` itself, one entry per line, from the entries it streamed to disk.
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

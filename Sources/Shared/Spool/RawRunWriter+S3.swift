@@ -31,7 +31,7 @@ extension RawRunWriter {
             path: relative, service: "s3", operation: "GetObject", account: account, region: region,
             parameters: parameters, requestedAt: UTCDate.iso8601(requestedAt), httpStatus: result.head.status,
             size: result.size, sha256: result.sha256)
-        add(entry)
+        try add(entry)
         return entry
     }
 }

@@ -75,7 +75,7 @@ public final class BillingFetcher {
         let manifestPath = "objects/" + SafePath.relativePath(forKey: key)
         let manifestURL = try writer.fileURL(manifestPath)
         try SpoolFiles.writeAtomically(data, to: manifestURL)
-        writer.add(RawRunManifest.Entry(path: manifestPath, service: "s3", operation: "GetObject", account: manifest.account, region: nil,
+        try writer.add(RawRunManifest.Entry(path: manifestPath, service: "s3", operation: "GetObject", account: manifest.account, region: nil,
                                         parameters: ["Bucket": settings.bucket, "Key": key, "Role": "cur-manifest", "Format": format.rawValue],
                                         requestedAt: UTCDate.iso8601(now), httpStatus: 200, size: Int64(data.count), sha256: SHA256Hex.of(data)))
         for (n, reportKey) in manifest.reportKeys.enumerated() {

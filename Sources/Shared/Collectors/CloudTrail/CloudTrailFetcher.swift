@@ -121,7 +121,7 @@ public final class CloudTrailFetcher {
                 guard key.day >= settings.startDate.addingTimeInterval(-86_400),
                       state.isNew(prefix: prefix, key: key, overlap: overlap) else { continue }
                 try download(object, key: key, prefix: prefix, batch: &batch, report: &report)
-                if batch.writer.entries.count >= settings.batchObjects {
+                if batch.writer.count >= settings.batchObjects {
                     try batch.commit(state: &state, report: &report)
                 }
             }
@@ -168,7 +168,7 @@ public final class CloudTrailFetcher {
             }
             try fetcher.store.save(state)
             report.add("runs")
-            fetcher.logger.info("raw run ready", metadata: ["run": "\(folder.lastPathComponent)", "files": "\(writer.entries.count)", "bytes": "\(writer.bytes)"])
+            fetcher.logger.info("raw run ready", metadata: ["run": "\(folder.lastPathComponent)", "files": "\(writer.count)", "bytes": "\(writer.bytes)"])
             self = try BatchInProgress(fetcher: fetcher)
         }
     }

@@ -141,7 +141,7 @@ public final class CloudTrailQueueFetcher {
                     try settle(held, outcome: outcome, policy: policy, session: &session, report: &report)
                 }
                 if session.stop { break }
-                if session.writer.entries.count >= settings.batchObjects {
+                if session.writer.count >= settings.batchObjects {
                     try commit(&session, report: &report)
                 }
             }
@@ -278,7 +278,7 @@ public final class CloudTrailQueueFetcher {
         if !session.writer.isEmpty {
             let folder = try session.writer.commit(finishedAt: clock.now())
             report.add("runs")
-            logger.info("raw run ready", metadata: ["run": "\(folder.lastPathComponent)", "files": "\(session.writer.entries.count)",
+            logger.info("raw run ready", metadata: ["run": "\(folder.lastPathComponent)", "files": "\(session.writer.count)",
                                                     "bytes": "\(session.writer.bytes)"])
             session.committedKeys.formUnion(session.openKeys)
             session.openKeys.removeAll()

@@ -67,7 +67,7 @@ struct DigestPublicKeyFetcher {
             page += 1
             let path = "responses/cloudtrail/\(region)/ListPublicKeys-\(String(format: "%04d", page)).json"
             try SpoolFiles.writeAtomically(response.body, to: try writer.fileURL(path))
-            writer.add(RawRunManifest.Entry(path: path, service: "cloudtrail", operation: "ListPublicKeys", account: nil, region: region,
+            try writer.add(RawRunManifest.Entry(path: path, service: "cloudtrail", operation: "ListPublicKeys", account: nil, region: region,
                                             parameters: parameters, requestedAt: UTCDate.iso8601(requestedAt), httpStatus: response.status,
                                             size: Int64(response.body.count), sha256: SHA256Hex.of(response.body)))
             report.add("calls")

@@ -6,7 +6,8 @@ import Foundation
 public final class InventoryCallStore: @unchecked Sendable {
     let writer: RawRunWriter
     private let lock = NSLock()
-    private var counters: [String: Int] = [:]
+    /// Pages stored so far, per account/region and then per `<service>/<Operation>` (numbers the files).
+    private var counters: [String: [String: Int]] = [:]
     private var errors: [String] = []
     private var incomplete = false
     private var failures: [RawRunManifest.Failure] = []
@@ -20,21 +21,28 @@ public final class InventoryCallStore: @unchecked Sendable {
     /// Stores one answer body, byte for byte.
     public func store(_ body: Data, service: String, operation: String, account: String, region: String,
                       parameters: [String: String], status: Int, requestedAt: Date, json: Bool) throws {
-        let base = "responses/\(account)/\(region)/\(service)/\(operation)"
+        let unit = "\(account)/\(region)"
+        let call = "\(service)/\(operation)"
         let number: Int = lock.withLock {
-            counters[base, default: 0] += 1
-            return counters[base]!
+            counters[unit, default: [:]][call, default: 0] += 1
+            return counters[unit]![call]!
         }
-        let path = base + String(format: "-%04d", number) + (json ? ".json" : ".xml")
+        let path = "responses/\(unit)/\(call)" + String(format: "-%04d", number) + (json ? ".json" : ".xml")
         try SpoolFiles.writeAtomically(body, to: try writer.fileURL(path))
         let entry = RawRunManifest.Entry(path: path, service: service, operation: operation, account: account, region: region,
                                          parameters: parameters, requestedAt: UTCDate.iso8601(requestedAt), httpStatus: status,
                                          size: Int64(body.count), sha256: SHA256Hex.of(body))
-        lock.withLock {
-            writer.add(entry)
+        try lock.withLock {
+            try writer.add(entry)
             calls += 1
             bytes += Int64(body.count)
         }
+    }
+
+    /// Forgets the page numbers of a finished account/region (nothing of it is stored again), so an
+    /// organization's run does not keep a counter per call of every unit.
+    public func finishUnit(account: String, region: String) {
+        _ = lock.withLock { counters.removeValue(forKey: "\(account)/\(region)") }
     }
 
     /// Records a problem of one account/region/call; the run goes on.

@@ -166,8 +166,26 @@ struct InventoryChangeTracker {
         try CheckpointStore<InventoryUnitState>(url: url(account: account, region: region), version: Self.stateVersion).save(state)
     }
 
+    /// States written while a run is transformed, put in place only once its NDJSON is committed.
+    var pendingFolder: URL { folder.appendingPathComponent(".pending", isDirectory: true) }
+
+    /// Writes a unit's next state aside (not read by anyone until `promotePending`), so a run of
+    /// thousands of units does not hold their states in memory until its NDJSON is committed.
+    func savePending(_ state: InventoryUnitState, account: String, region: String) throws {
+        try CheckpointStore<InventoryUnitState>(url: pendingFolder.appendingPathComponent("\(account)-\(region).json"), version: Self.stateVersion)
+            .save(state)
+    }
+
+    /// Puts a state written by `savePending` in place (one rename).
+    func promotePending(account: String, region: String) throws {
+        let name = "\(account)-\(region).json"
+        try SpoolFiles.rename(pendingFolder.appendingPathComponent(name), to: url(account: account, region: region))
+    }
+
     /// Removes what an interrupted run left half-written (transform holds its lock, so none is being written).
     func removeTemporaries() {
+        // States an interrupted run wrote aside never took effect: that run is transformed again.
+        try? FileManager.default.removeItem(at: pendingFolder)
         for name in SpoolFiles.temporaries(folder) {
             try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
         }

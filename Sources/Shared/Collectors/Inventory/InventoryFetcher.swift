@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The inventory source of fetch: every account (through its read-only
 /// role) x every region, with a bounded number of units at work at once;
@@ -44,15 +45,29 @@ public final class InventoryFetcher: @unchecked Sendable {
             writer.discard()
             throw error
         }
-        // Regions of each account (cheap calls), then the units.
-        var units: [(InventoryAccount, String, any CredentialProvider)] = []
-        for (account, credentials) in entered {
-            do {
-                for region in try regions(for: account, credentials: credentials) {
-                    units.append((account, region, credentials))
+        // Regions of each account (one cheap call each with `regions: [all]`, on the workers), then the units.
+        let regionsOf = Mutex<[Int: [String]]>([:])
+        do {
+            try WorkerPool.run(count: entered.count, workers: settings.concurrency) { [self] index in
+                let (account, credentials) = entered[index]
+                do {
+                    let list = try regions(for: account, credentials: credentials)
+                    regionsOf.withLock { $0[index] = list }
+                } catch let error as AWSServiceError {
+                    callStore.recordError("account \(account.id): \(error)", retryLater: error.isRetryable)
+                } catch let error as HTTPClientError {
+                    callStore.recordError("account \(account.id): ec2 DescribeRegions: \(error)", retryLater: true)
                 }
-            } catch let error as AWSServiceError {
-                callStore.recordError("account \(account.id): \(error)", retryLater: error.isRetryable)
+            }
+        } catch {
+            writer.discard()
+            throw error
+        }
+        let found = regionsOf.withLock { $0 }
+        var units: [(InventoryAccount, String, any CredentialProvider)] = []
+        for (index, (account, credentials)) in entered.enumerated() {
+            for region in found[index] ?? [] {
+                units.append((account, region, credentials))
             }
         }
         logger.info("collecting inventory", metadata: ["accounts": "\(entered.count)", "units": "\(units.count)", "concurrency": "\(settings.concurrency)"])
@@ -66,6 +81,7 @@ public final class InventoryFetcher: @unchecked Sendable {
                 let unit = InventoryUnitFetcher(account: account, region: region, credentials: credentials, access: access, store: callStore,
                                                 lookupEvents: settings.lookupEvents, lookupSince: lookupSince, clock: clock, logger: logger)
                 try unit.run()
+                callStore.finishUnit(account: account.id, region: region)
                 latest.merge(unit.latestEvents)
                 logger.info("unit collected", metadata: ["account": "\(account.id)", "region": "\(region)", "progress": "\(index + 1)/\(work.count)"])
             }

@@ -57,7 +57,7 @@ public struct InventorySettings: Sendable {
         if regions.isEmpty {
             throw reader.error("regions", "is required: a list of regions, or [all] for every region enabled in each account")
         }
-        concurrency = try reader.int("concurrency", default: 4, range: 1...64)
+        concurrency = try reader.int("concurrency", default: 4, range: 1...256)
         lookupEvents = try reader.int("lookup_events", default: 100, range: 0...1000)
         if let text = try reader.string("shard") {
             guard let shard = AccountShard(text) else {

@@ -43,33 +43,25 @@ public final class InventoryTransformer: RawRunTransform {
         let collectedAt = RunID(run.runId)?.date ?? clock.now()
         let day = UTCDate.parts(collectedAt)
         let index = "\(naming.inventoryStem)-\(UTCDate.pad(day.year, 4)).\(UTCDate.pad(day.month)).\(UTCDate.pad(day.day))"
-        var units: [String: InventoryUnitData] = [:]
+        // The answers of each account and region: only their manifest entries here; each unit's answers are
+        // decoded when its documents are built and dropped after, so an organization's run (hundreds of
+        // thousands of answers) is never decoded in memory all at once.
+        var units: [String: UnitEntries] = [:]
         var accountNames: [String: String] = [:]
         for entry in run.entries {
             guard let account = entry.account, let region = entry.region else { continue }
-            guard let body = try verifiedData(entry, runFolder: runFolder, runID: run.runId, replay: replay, report: &report) else { continue }
-            let value: JSONValue
-            do {
-                value = try decoder.decode(service: entry.service, operation: entry.operation, body: body)
-            } catch let error as CloudspoolError {
-                report.errors.append("\(entry.path) of inventory run \(run.runId): \(error.message); that answer is left out")
-                report.add("rejected")
-                continue
-            }
             if entry.service == "organizations" {
+                guard let value = try decoded(entry, runFolder: runFolder, runID: run.runId, replay: replay, report: &report) else { continue }
                 for item in value["Accounts"]?.arrayValue ?? [] {
                     if let id = item["Id"]?.stringValue, let name = item["Name"]?.stringValue { accountNames[id] = name }
                 }
                 continue
             }
-            let key = "\(account)/\(region)"
-            units[key, default: InventoryUnitData(account: account, region: region)].pages["\(entry.service)/\(entry.operation)", default: []]
-                .append((entry.parameters, value))
-            report.add("records")
+            units["\(account)/\(region)", default: UnitEntries(account: account, region: region)].entries.append(entry)
         }
         for failure in run.failures ?? [] {
             guard let account = failure.account, let region = failure.region else { continue }
-            units["\(account)/\(region)", default: InventoryUnitData(account: account, region: region)].failedCalls.insert(failure.call)
+            units["\(account)/\(region)", default: UnitEntries(account: account, region: region)].failedCalls.insert(failure.call)
         }
         var eventsState = try eventsStore.load() ?? EventsState()
         var events: [String: [JSONValue]] = [:]
@@ -83,19 +75,22 @@ public final class InventoryTransformer: RawRunTransform {
         let changesOutput = try tracker.map { _ in
             try NDJSONOutput(layout: layout, collector: Collector.inventoryChanges.name, baseName: outputName, maxFileBytes: maxFileBytes)
         }
-        var states: [(account: String, region: String, state: InventoryUnitState)] = []
+        var states: [(account: String, region: String)] = []
         var seenInstances = Set<String>()
         do {
             var monitoringOutcome: MonitoringOutcome?
             if let monitoring {
+                // The instances of every unit first (the join needs them all); problems are reported by the pass below.
                 let instances = units.keys.sorted().flatMap { key in
-                    units[key]!.instances.compactMap { MonitoringInstance(instance: $0.0, account: units[key]!.account, region: units[key]!.region) }
+                    instancesOnly(units[key]!, runFolder: runFolder).instances.compactMap {
+                        MonitoringInstance(instance: $0.0, account: units[key]!.account, region: units[key]!.region)
+                    }
                 }
                 monitoringOutcome = try MonitoringJoin(settings: monitoring, layout: layout, logger: logger)
                     .join(instances: instances, collectedAt: collectedAt, runID: run.runId, index: index, output: output, report: &report)
             }
             for key in units.keys.sorted() {
-                let data = units[key]!
+                let data = try decodedUnit(units[key]!, runFolder: runFolder, runID: run.runId, replay: replay, report: &report)
                 var builder = InventoryDocumentBuilder(data: data, accountName: accountNames[data.account], runID: run.runId,
                                                        collectedAt: UTCDate.iso8601(collectedAt), index: index, events: events,
                                                        eventsPerInstance: eventsPerInstance, monitoring: monitoringOutcome)
@@ -117,7 +112,10 @@ public final class InventoryTransformer: RawRunTransform {
                                                       runID: run.runId, collectedAt: UTCDate.iso8601(collectedAt))
                     try changesOutput?.write(outcome.output)
                     try changesOutput?.rotateIfFull()
-                    if let state = outcome.state { states.append((data.account, data.region, state)) }
+                    if let state = outcome.state {
+                        try tracker.savePending(state, account: data.account, region: data.region)
+                        states.append((data.account, data.region))
+                    }
                     report.add("changes", Int64(outcome.changes))
                     report.add("current_deletes", Int64(outcome.deletes))
                 }
@@ -133,7 +131,7 @@ public final class InventoryTransformer: RawRunTransform {
         // Only once the NDJSON that carries them is committed: a run interrupted before this point
         // is transformed again against the same state, with the same changes and ids.
         for unit in states {
-            try tracker?.save(unit.state, account: unit.account, region: unit.region)
+            try tracker?.promotePending(account: unit.account, region: unit.region)
         }
         if updateEvents {
             eventsState.instances = [:]
@@ -142,5 +140,48 @@ public final class InventoryTransformer: RawRunTransform {
         }
         report.add("files")
         logger.info("inventory run transformed", metadata: ["run": "\(run.runId)", "units": "\(units.count)", "index": "\(index)"])
+    }
+
+    /// The manifest entries of one account and region, and the calls of it that failed.
+    struct UnitEntries {
+        let account: String
+        let region: String
+        var entries: [RawRunManifest.Entry] = []
+        var failedCalls: Set<String> = []
+    }
+
+    /// One answer, verified against the manifest and decoded; nil (and the problem reported) when it cannot be.
+    func decoded(_ entry: RawRunManifest.Entry, runFolder: URL, runID: String, replay: Bool, report: inout RunReport) throws -> JSONValue? {
+        guard let body = try verifiedData(entry, runFolder: runFolder, runID: runID, replay: replay, report: &report) else { return nil }
+        do {
+            return try decoder.decode(service: entry.service, operation: entry.operation, body: body)
+        } catch let error as CloudspoolError {
+            report.errors.append("\(entry.path) of inventory run \(runID): \(error.message); that answer is left out")
+            report.add("rejected")
+            return nil
+        }
+    }
+
+    /// Every answer of one unit, decoded.
+    func decodedUnit(_ unit: UnitEntries, runFolder: URL, runID: String, replay: Bool, report: inout RunReport) throws -> InventoryUnitData {
+        var data = InventoryUnitData(account: unit.account, region: unit.region)
+        data.failedCalls = unit.failedCalls
+        for entry in unit.entries {
+            guard let value = try decoded(entry, runFolder: runFolder, runID: runID, replay: replay, report: &report) else { continue }
+            data.pages["\(entry.service)/\(entry.operation)", default: []].append((entry.parameters, value))
+            report.add("records")
+        }
+        return data
+    }
+
+    /// Only the DescribeInstances answers of a unit (for the monitoring join), without reporting problems.
+    func instancesOnly(_ unit: UnitEntries, runFolder: URL) -> InventoryUnitData {
+        var data = InventoryUnitData(account: unit.account, region: unit.region)
+        for entry in unit.entries where entry.service == "ec2" && entry.operation == "DescribeInstances" {
+            guard let body = try? entry.verifiedData(in: runFolder),
+                  let value = try? decoder.decode(service: entry.service, operation: entry.operation, body: body) else { continue }
+            data.pages["ec2/DescribeInstances", default: []].append((entry.parameters, value))
+        }
+        return data
     }
 }

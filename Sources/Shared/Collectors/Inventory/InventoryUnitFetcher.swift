@@ -29,8 +29,6 @@ final class InventoryUnitFetcher {
     static let ec2Version = "2016-11-15"
     static let rdsVersion = "2014-10-31"
     static let cloudwatchVersion = "2010-08-01"
-    /// How far before the newest known event LookupEvents looks again.
-    static let lookupOverlapSeconds = 900
 
     init(account: InventoryAccount, region: String, credentials: any CredentialProvider, access: AWSAccess, store: InventoryCallStore,
          lookupEvents: Int, lookupSince: [String: String], clock: RuntimeClock, logger: Logger) {
@@ -96,6 +94,11 @@ final class InventoryUnitFetcher {
 
     func run() throws {
         var instanceIDs: [String] = []
+        var lookups: InventoryEventLookup.Running?
+        defer {
+            // Never leave the lookups running past the unit (an error below ends the unit early).
+            if let lookups { _ = try? lookups.wait() }
+        }
         var instanceTypes = Set<String>()
         var imageIDs = Set<String>()
         try attempt("ec2 DescribeInstances") {
@@ -109,6 +112,12 @@ final class InventoryUnitFetcher {
                     }
                 }
             }
+        }
+        if lookupEvents > 0 && !instanceIDs.isEmpty {
+            // The lookups are paced by AWS's 2 requests per second: they run beside the calls below.
+            lookups = InventoryEventLookup(account: account, region: region, credentials: credentials, access: access, store: store,
+                                           lookupEvents: lookupEvents, lookupSince: lookupSince, clock: clock, logger: logger)
+                .start(instances: instanceIDs.sorted())
         }
         try attempt("rds DescribeDBInstances") {
             for page in try queryPages(.rds, version: Self.rdsVersion, action: "DescribeDBInstances", parameters: [("MaxRecords", "100")],
@@ -180,12 +189,9 @@ final class InventoryUnitFetcher {
                            tokenParameter: "NextToken", tokenElement: "NextToken")
         }
         try attempt("backup ListBackupJobs") { try backupJobs() }
-        if lookupEvents > 0 {
-            for (n, id) in instanceIDs.sorted().enumerated() {
-                // LookupEvents allows 2 requests per second per account and region.
-                if n > 0 { clock.sleep(0.5) }
-                try attempt("cloudtrail LookupEvents \(id)") { try lookup(instance: id) }
-            }
+        if let running = lookups {
+            lookups = nil
+            latestEvents = try running.wait()
         }
     }
 
@@ -201,43 +207,6 @@ final class InventoryUnitFetcher {
             let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
             token = json?["NextToken"] as? String
         } while token != nil
-    }
-
-    /// The latest events of one instance, newer than the last run's.
-    func lookup(instance: String) throws {
-        var token: String?
-        var fetched = 0
-        let key = "\(account.id)/\(region)/\(instance)"
-        repeat {
-            var body: [String: Any] = [
-                "LookupAttributes": [["AttributeKey": "ResourceName", "AttributeValue": instance]],
-                "MaxResults": min(50, lookupEvents - fetched),
-            ]
-            if let since = lookupSince[key], let date = UTCDate.parseISO8601(since) {
-                // CloudTrail makes events visible to LookupEvents minutes late: look again from a window before
-                // the newest event known; transform drops the events it already has (by EventId).
-                body["StartTime"] = Int(date.timeIntervalSince1970) - Self.lookupOverlapSeconds
-            }
-            if let token { body["NextToken"] = token }
-            let requestedAt = clock.now()
-            let response = try client(.cloudtrail).json(target: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
-                                                       operation: "LookupEvents", body: body)
-            try store.store(response.body, service: "cloudtrail", operation: "LookupEvents", account: account.id, region: region,
-                            parameters: ["ResourceName": instance, "StartTime": lookupSince[key] ?? ""], status: response.status,
-                            requestedAt: requestedAt, json: true)
-            let json = try JSONSerialization.jsonObject(with: response.body) as? [String: Any]
-            let events = json?["Events"] as? [[String: Any]] ?? []
-            fetched += events.count
-            for event in events {
-                if let time = (event["EventTime"] as? NSNumber)?.doubleValue {
-                    let iso = UTCDate.iso8601(Date(timeIntervalSince1970: time))
-                    if iso > (latestEvents[key] ?? lookupSince[key] ?? "") { latestEvents[key] = iso }
-                }
-            }
-            token = json?["NextToken"] as? String
-            if token != nil && fetched < lookupEvents { clock.sleep(0.5) }
-        } while token != nil && fetched < lookupEvents
-        if latestEvents[key] == nil, let since = lookupSince[key] { latestEvents[key] = since }
     }
 }
 

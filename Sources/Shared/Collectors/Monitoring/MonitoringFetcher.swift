@@ -65,7 +65,7 @@ public final class MonitoringFetcher {
                     report.errors.append(text + "; the inventory says monitoring.monitored=unknown where this source would decide")
                 }
             }
-            report.add("calls", Int64(writer.entries.count))
+            report.add("calls", Int64(writer.count))
             report.add("bytes", writer.bytes)
             // A run whose every source failed is committed too: it tells transform the sources are down now.
             writer.failures = failures
@@ -111,7 +111,7 @@ public final class MonitoringFetcher {
         // What came is kept, whole or not: the run shows what the source said.
         if let file {
             let stored = try file.finish()
-            writer.add(RawRunManifest.Entry(path: path, service: source.type.rawValue, operation: "hosts", account: nil, region: nil,
+            try writer.add(RawRunManifest.Entry(path: path, service: source.type.rawValue, operation: "hosts", account: nil, region: nil,
                                             parameters: ["source": source.name, "address": address.description, "query": "GET hosts"],
                                             requestedAt: UTCDate.iso8601(requestedAt), httpStatus: answer.header?.status ?? 0,
                                             size: stored.size, sha256: stored.sha256))
@@ -153,7 +153,7 @@ public final class MonitoringFetcher {
             }
             if let file {
                 let stored = try file.finish()
-                writer.add(RawRunManifest.Entry(path: path, service: source.type.rawValue, operation: "hosts", account: nil, region: nil,
+                try writer.add(RawRunManifest.Entry(path: path, service: source.type.rawValue, operation: "hosts", account: nil, region: nil,
                                                 parameters: ["source": source.name, "url": request.url, "limit": "\(source.pageSize)", "offset": "\(offset)"],
                                                 requestedAt: UTCDate.iso8601(requestedAt), httpStatus: head.status, size: stored.size, sha256: stored.sha256))
             }
@@ -187,7 +187,7 @@ public final class MonitoringFetcher {
         let file = try RawAnswerFile(writer: writer, path: path)
         try data.withUnsafeBytes { try file.write($0) }
         let stored = try file.finish()
-        writer.add(RawRunManifest.Entry(path: path, service: source.type.rawValue, operation: "hosts", account: nil, region: nil,
+        try writer.add(RawRunManifest.Entry(path: path, service: source.type.rawValue, operation: "hosts", account: nil, region: nil,
                                         parameters: ["source": source.name, "path": listPath], requestedAt: UTCDate.iso8601(requestedAt),
                                         httpStatus: 200, size: stored.size, sha256: stored.sha256))
         return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap(MonitoringHost.listLine).count
