@@ -182,6 +182,12 @@ struct InventoryChangeTracker {
         try SpoolFiles.rename(pendingFolder.appendingPathComponent(name), to: url(account: account, region: region))
     }
 
+    /// Removes the folder `savePending` wrote into once every state in it has been promoted
+    /// (`rmdir`: a folder that still holds something is left for `removeTemporaries`).
+    func removeEmptyPendingFolder() {
+        _ = rmdir(pendingFolder.path)
+    }
+
     /// Removes what an interrupted run left half-written (transform holds its lock, so none is being written).
     func removeTemporaries() {
         // States an interrupted run wrote aside never took effect: that run is transformed again.

@@ -133,6 +133,7 @@ public final class InventoryTransformer: RawRunTransform {
         for unit in states {
             try tracker?.promotePending(account: unit.account, region: unit.region)
         }
+        tracker?.removeEmptyPendingFolder()
         if updateEvents {
             eventsState.instances = [:]
             for key in seenInstances { eventsState.instances[key] = (events[key] ?? []).map(\.jsonText) }
