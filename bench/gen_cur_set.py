@@ -6,14 +6,15 @@ Uses scripts/gen_cur.py (realistic legacy CUR / CUR 2.0 columns: identity/*,
 bill/*, lineItem/UnblendedCost, lineItem/BlendedCost, pricing/*, reservation/*,
 resourceTags/user:*, credits, taxes, fees, refunds, quoted commas, quotes and
 line breaks, non-ASCII) with one closed billing period and one report file, so
-that a 1 GB report is one ~1 GB gzip CSV.
+that a 1 GB report is one ~1 GB gzip CSV (or `--files N` report files, as AWS
+splits a large revision).
 
 Writes:
   <out>/objects/<key>          the report manifest and the report file, under their S3 keys
   <out>/manifest.json          the raw-run manifest (Role=cur-manifest / Role=cur-report, Part=0)
   <out>/dataset.json           rows, compressed/uncompressed bytes, revision, period
 
-usage: gen_cur_set.py --out DIR --rows N [--mode legacy|cur2] [--seed 7]
+usage: gen_cur_set.py --out DIR --rows N [--files N] [--mode legacy|cur2] [--seed 7]
 """
 
 from __future__ import annotations
@@ -63,9 +64,12 @@ def main(argv=None) -> int:
     ap.add_argument("--mode", choices=g.MODES, default="legacy")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--gzip-level", type=int, default=6)
+    ap.add_argument("--files", type=int, default=1, help="report files the revision is split into (as AWS splits large ones)")
     a = ap.parse_args(argv)
     out = Path(a.out)
     params = {"rows": a.rows, "mode": a.mode, "seed": a.seed, "gzip_level": a.gzip_level, "generator": 1}
+    if a.files > 1:
+        params["files"] = a.files
     stamp = out / "dataset.json"
     if stamp.exists():
         try:
@@ -79,7 +83,7 @@ def main(argv=None) -> int:
     objects = out / "objects"
     objects.mkdir(parents=True)
     spec = g.Spec(mode=a.mode, bucket=BUCKET, prefix="cur", name="bench-cur", seed=a.seed, rows=a.rows,
-                  closed_months=1, files=1, max_file_rows=0, revisions=1, gzip_level=a.gzip_level,
+                  closed_months=1, files=1, max_file_rows=-(-a.rows // a.files) if a.files > 1 else 0, revisions=1, gzip_level=a.gzip_level,
                   today=date(2026, 11, 28))
     rep = g.generate(spec)
     rev = rep.closed[0].revisions[0]

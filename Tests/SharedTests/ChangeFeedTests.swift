@@ -41,6 +41,27 @@ import Testing
         #expect(event["account"] == .string("111111111111"))
     }
 
+    /// The byte-level reading the transform uses finds what the parsed reading finds, escapes and all.
+    @Test(arguments: [
+        #"{"eventID":"e1","eventName":"RunInstances","eventTime":"2026-11-30T10:00:00Z","requestParameters":{"instancesSet":{"items":[{"imageId":"ami-0123456789abcdef0","tags":["i-0123abcd",1,true,null,{"groupName":"web"}]}]}},"responseElements":{"instancesSet":{"items":[{"instanceId":"i-0aaaaaaaaaaaaaaaa"}]}}}"#,
+        #"{"eventID":"e2","requestParameters":{"resourceId":"\u0069-0123456789abcdef0","group\u004eame":"my group","x":"i-0123abc\u0064"}}"#,
+        #"{"eventID":"e3","requestParameters":{"a":"sg-０１２３４５６７８","b":"vol-12345678901234567890","c":"nat-0123abcd","d":"é-0123abcd"}, "responseElements" : null}"#,
+        #"{"eventID":"e4","requestParameters":{"volumeId":"v"},"requestParameters":{"volumeId":"other"},"eventID":"e5"}"#,
+        #"{"eventID":"e6","resources":[{"ARN":"arn:aws:ec2:eu-west-1:1:instance/i-1"},{"accountId":"1"}],"userIdentity":{"userName":"bob"},"errorCode":"Denied"}"#,
+        #"{"eventID":"e7","requestParameters":{"n":-1.5e3,"t":"plain text","list":[[["snap-0123abcd"]]],"alarmNames":["cpu high","disk"]}}"#,
+        #"{"eventID":"e8","requestParameters":{"x":"no ids here","y":[1,2,3]},"responseElements":"i-0123abcd"}"#,
+        #"{"requestParameters":{"instanceId":"i-0123abcd"}}"#,
+        "{\n \"eventID\" : \"e9\" ,\n \"requestParameters\" : { \"groupId\" : \"sg-1\" , \"k\" : [ \"eni-0123abcd\" , false ] } }",
+    ])
+    func bytesReadAsParsed(_ text: String) throws {
+        let bytes = Array(text.utf8)
+        let parsed = ResourceEvent.compact(try JSONValueParser.parse(bytes), account: "1", region: "r")
+        let read = try bytes.withUnsafeBytes { raw in
+            ResourceEvent.compact(members: try JSONObjectScanner.members(of: raw), of: raw.bindMemory(to: UInt8.self), account: "1", region: "r")
+        }
+        #expect(read == parsed)
+    }
+
     @Test func idShapes() {
         #expect(ResourceEvent.looksLikeID("i-0123456789abcdef0"))
         #expect(ResourceEvent.looksLikeID("vol-1234abcd"))

@@ -180,17 +180,25 @@ public struct JSONRecordsSplitter {
                         escaped = false
                         j += 1
                     }
+                    let base = p.baseAddress!
                     while j < count {
-                        let b = p[j]
-                        j += 1
                         if inString {
-                            // Inside a string only a backslash (skip the next byte) or a quote matters.
+                            // Inside a string only a backslash (skip the next byte) or a quote matters:
+                            // the plain run between them is skipped eight bytes at a time.
+                            j = ByteScan.quoteOrBackslash(base, from: j, end: count)
+                            guard j < count else { break }
+                            let b = p[j]
+                            j += 1
                             if b == 92 {
                                 if j < count { j += 1 } else { escaped = true }
-                            } else if b == 34 {
+                            } else {
                                 inString = false
                             }
-                        } else if b == 34 {
+                            continue
+                        }
+                        let b = p[j]
+                        j += 1
+                        if b == 34 {
                             inString = true
                         } else if b == 123 || b == 91 {
                             depth += 1

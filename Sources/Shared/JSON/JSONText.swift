@@ -28,9 +28,10 @@ public enum JSONText {
         var runStart = 0
         var k = 0
         while k < end {
+            // Most bytes need no escaping: find the next one that does, eight bytes at a time, and copy the run before it.
+            k = ByteScan.quoteBackslashOrControl(base, from: k, end: end)
+            guard k < end else { break }
             let c = base[k]
-            // Most bytes need no escaping: copy them in runs.
-            if c >= 32 && c != 34 && c != 92 { k += 1; continue }
             if k > runStart { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: k - runStart)) }
             switch c {
             case 34: out.append(92); out.append(34)

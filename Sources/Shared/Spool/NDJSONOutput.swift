@@ -70,6 +70,23 @@ public final class NDJSONOutput {
         current = nil
     }
 
+    /// Appends the files of `other` (written apart, on another worker) after this output's own, renamed
+    /// into this output's sequence: the result is as if they had been written here.
+    public func adopt(_ other: NDJSONOutput) throws {
+        if let current { try close(current) }
+        if let last = other.current { try other.close(last) }
+        for url in other.finished {
+            let name = String(format: "%@.%04d.ndjson", baseName, part)
+            let target = layout.incoming("transform").appendingPathComponent("\(collector).\(name)")
+            try SpoolFiles.rename(url, to: target)
+            finished.append(target)
+            part += 1
+        }
+        bytes += other.bytes
+        other.finished = []
+        other.bytes = 0
+    }
+
     /// Makes every file of the run visible; returns their final locations.
     @discardableResult
     public func commit() throws -> [URL] {

@@ -13,6 +13,8 @@ public final class BillingTransformer: RawRunTransform {
     let maxFileBytes: Int
     public let clock: RuntimeClock
     let logger: Logger
+    /// Report files of a revision transformed at once (`transform.workers`).
+    let workers: Int
 
     public init(context: StageContext) {
         self.layout = context.layout
@@ -20,6 +22,7 @@ public final class BillingTransformer: RawRunTransform {
         self.maxFileBytes = context.maxFileBytes
         self.clock = context.clock
         self.logger = context.logger
+        self.workers = context.config.transform.workers
     }
 
     public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {
@@ -43,52 +46,33 @@ public final class BillingTransformer: RawRunTransform {
             let manifest = try CURManifest.parse(try Data(contentsOf: runFolder.appendingPathComponent(manifestEntry.path)), format: format, key: key)
             try manifest.checkSupported(key: key)
             let physical = "\(naming.billingRevisionStem)-\(manifest.periodSuffix)-\(BillingRevision.indexSafe(manifest.revisionId))"
-            var documents: Int64 = 0
-            var mappings: [String: Any]?
             let reports = run.entries.filter { $0.parameters["Role"] == "cur-report" }
                 .sorted { Int($0.parameters["Part"] ?? "") ?? 0 < Int($1.parameters["Part"] ?? "") ?? 0 }
-            for (part, entry) in reports.enumerated() {
-                let reportKey = entry.parameters["Key"] ?? entry.path
-                let url = runFolder.appendingPathComponent(entry.path)
-                var parser = CSVStreamParser()
-                var builder: CURDocumentBuilder?
-                var pending: [UInt8] = []
-                pending.reserveCapacity(1 << 20)
-                var rowNumber = 0
-                let handleRow: (CSVStreamParser.Row) throws -> Void = { row in
-                    guard builder != nil else {
-                        let header = (0..<row.count).map { row.string($0) }
-                        let plan = CURColumnPlan(header: header, manifest: manifest)
-                        if mappings == nil { mappings = plan.mappings }
-                        builder = CURDocumentBuilder(plan: plan, physicalIndex: physical, part: part, periodSuffix: manifest.periodSuffix,
-                                                     periodStart: UTCDate.iso8601(manifest.periodStart), revision: manifest.revisionId, reportKey: reportKey,
-                                                     runID: run.runId, rawFile: entry.path)
-                        return
-                    }
-                    rowNumber += 1
-                    try builder!.append(row: row, rowNumber: rowNumber, to: &pending)
-                    if pending.count >= 1 << 20 {
-                        try output.write(pending)
-                        pending.removeAll(keepingCapacity: true)
-                        // A revision is all or nothing, so its files may be split anywhere between rows.
-                        try output.rotateIfFull()
-                    }
-                }
-                do {
-                    if reportKey.hasSuffix(".gz") {
-                        try GzipDecoder.decodeFile(url) { chunk in try parser.feed(chunk, row: handleRow) }
-                    } else {
-                        try FileChunkReader.read(url) { chunk in try parser.feed(chunk, row: handleRow) }
-                    }
-                    try parser.finish(row: handleRow)
-                } catch let error as CloudspoolError {
-                    throw CloudspoolError(error.code, "\(reportKey): \(error.message)", underlying: error.underlying)
-                }
-                try output.write(pending)
-                documents += Int64(rowNumber)
+            // The report files on `workers` threads, each into its own files; they join the run's output in
+            // part order, so the NDJSON is the same for any number of workers.
+            let parts = OutcomeSlots<Result<ReportPart, Error>>(count: reports.count)
+            let firstFailure = LowestIndex()
+            let reportPart = ReportPartTransform(layout: layout, collector: Self.collector, outputName: outputName, maxFileBytes: maxFileBytes,
+                                                 manifest: manifest, physicalIndex: physical, runID: run.runId, runFolder: runFolder)
+            defer { for case .success(let part) in parts.all { part.output.discard() } }
+            try WorkerPool.run(count: reports.count, workers: workers) { index in
+                // After a failure only the files before it still matter (the lowest failure is the one reported).
+                guard !firstFailure.isBelow(index) else { return }
+                let result = Result { try reportPart.run(part: index, entry: reports[index]) }
+                if case .failure = result { firstFailure.offer(index) }
+                parts.set(index, result)
+            }
+            var documents: Int64 = 0
+            var mappings: [String: Any]?
+            // Parts skipped after a failure have no slot, but every part before the lowest failure has one, and
+            // that failure is thrown when it is reached, so the positions below agree with the report files'.
+            for (index, result) in parts.all.enumerated() {
+                let part = try result.get()
+                try output.adopt(part.output)
+                documents += part.documents
+                if mappings == nil { mappings = part.mappings }
                 report.add("files")
-                report.add("bytes", entry.size)
-                try output.rotateIfFull()
+                report.add("bytes", reports[index].size)
             }
             let files = try output.commit()
             let mappingsData = try JSONSerialization.data(withJSONObject: mappings ?? ["properties": [:]], options: [.sortedKeys])

@@ -15,6 +15,8 @@ public struct CloudTrailDocumentBuilder: Sendable {
         "insightDetails", "edgeDeviceDetails",
     ]
     private static let freeFormKeys: [[UInt8]] = freeFormMembers.map { Array($0.utf8) }
+    /// Bit n set when a free-form member's name is n bytes long (a key of another length is not compared).
+    private static let freeFormLengths: UInt64 = freeFormKeys.reduce(0) { $0 | (1 << UInt64($1.count)) }
 
     /// The years of an eventTime (in UTC) that are indexed; others are rejected at transform, not at the index.
     public static let acceptedYears = 1970...9999
@@ -48,12 +50,30 @@ public struct CloudTrailDocumentBuilder: Sendable {
     /// into `cloudspool` after the log file's key.
     public func append(record: UnsafeRawBufferPointer, fileKey: String, account: String?, region: String?, provenance: [UInt8] = [],
                        to out: inout [UInt8], resourceEvents: inout [UInt8]) throws(Rejection) {
-        let members: [JSONObjectScanner.Member]
+        var scratch = Scratch()
+        try append(record: record, fileKey: fileKey, account: account, region: region, provenance: provenance, to: &out,
+                   resourceEvents: &resourceEvents, scratch: &scratch)
+    }
+
+    /// Working storage `append` reuses from one record to the next (one per file being transformed).
+    public struct Scratch {
+        var members: [JSONObjectScanner.Member] = []
+        var freeForm: [JSONObjectScanner.Member] = []
+        /// The log file's key as a JSON string, made once per file rather than once per record.
+        var fileKey: String?
+        var fileKeyJSON: [UInt8] = []
+        public init() {}
+    }
+
+    /// As above, with the working storage of the caller's loop.
+    public func append(record: UnsafeRawBufferPointer, fileKey: String, account: String?, region: String?, provenance: [UInt8] = [],
+                       to out: inout [UInt8], resourceEvents: inout [UInt8], scratch: inout Scratch) throws(Rejection) {
         do {
-            members = try JSONObjectScanner.members(of: record)
+            try JSONObjectScanner.members(of: record, into: &scratch.members)
         } catch {
             throw Rejection(reason: "record is not valid JSON: \(error.reason) at byte \(error.offset)")
         }
+        let members = scratch.members
         let bytes = record.bindMemory(to: UInt8.self)
         var eventTime: JSONObjectScanner.Member?
         var eventID: JSONObjectScanner.Member?
@@ -61,19 +81,26 @@ public struct CloudTrailDocumentBuilder: Sendable {
         var awsRegion: JSONObjectScanner.Member?
         var readOnly: JSONObjectScanner.Member?
         var eventSource: JSONObjectScanner.Member?
-        var freeForm: [JSONObjectScanner.Member] = []
+        scratch.freeForm.removeAll(keepingCapacity: true)
         for member in members {
             let key = UnsafeBufferPointer(rebasing: bytes[member.key])
-            if Self.equals(key, "eventTime") { eventTime = member }
-            else if Self.equals(key, "eventID") { eventID = member }
-            else if Self.equals(key, "recipientAccountId") { recipient = member }
-            else if Self.equals(key, "awsRegion") { awsRegion = member }
-            else if Self.equals(key, "readOnly") { readOnly = member }
-            else if Self.equals(key, "eventSource") { eventSource = member }
-            else if Self.equals(key, "@timestamp") || Self.equals(key, "cloud") || Self.equals(key, "cloudspool") {
-                throw Rejection(reason: "record already has a member '\(String(decoding: key, as: UTF8.self))', which cloudspool adds itself")
-            } else if member.kind != .null, Self.freeFormKeys.contains(where: { Self.equals(key, $0) }) {
-                freeForm.append(member)
+            // By length first: most keys are none of these and cost one switch.
+            switch key.count {
+            case 7 where Self.equals(key, "eventID"): eventID = member
+            case 8 where Self.equals(key, "readOnly"): readOnly = member
+            case 9 where Self.equals(key, "eventTime"): eventTime = member
+            case 9 where Self.equals(key, "awsRegion"): awsRegion = member
+            case 11 where Self.equals(key, "eventSource"): eventSource = member
+            case 18 where Self.equals(key, "recipientAccountId"): recipient = member
+            case 5, 10:
+                if Self.equals(key, "@timestamp") || Self.equals(key, "cloud") || Self.equals(key, "cloudspool") {
+                    throw Rejection(reason: "record already has a member '\(String(decoding: key, as: UTF8.self))', which cloudspool adds itself")
+                }
+            default:
+                if key.count < 64, Self.freeFormLengths & (1 << UInt64(key.count)) != 0, member.kind != .null,
+                   Self.freeFormKeys.contains(where: { Self.equals(key, $0) }) {
+                    scratch.freeForm.append(member)
+                }
             }
         }
         guard let eventTime, eventTime.kind == .string else {
@@ -124,12 +151,18 @@ public struct CloudTrailDocumentBuilder: Sendable {
             JSONText.appendString(region, to: &out)
         }
         out.append(contentsOf: #"},"cloudspool":{"log_file":"#.utf8)
-        JSONText.appendString(fileKey, to: &out)
+        if scratch.fileKey != fileKey {
+            scratch.fileKeyJSON.removeAll(keepingCapacity: true)
+            JSONText.appendString(fileKey, to: &scratch.fileKeyJSON)
+            scratch.fileKey = fileKey
+        }
+        out.append(contentsOf: scratch.fileKeyJSON)
         out.append(contentsOf: provenance)
         if rewrittenTime != nil {
             out.append(contentsOf: #","event_time_as_written":"#.utf8)
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[eventTime.value]))
         }
+        let freeForm = scratch.freeForm
         if !freeForm.isEmpty {
             out.append(contentsOf: #","payload_text":""#.utf8)
             var budget = Self.maxPayloadText
@@ -171,14 +204,9 @@ public struct CloudTrailDocumentBuilder: Sendable {
         if let readOnly, readOnly.kind == .bool, bytes[readOnly.value.lowerBound] == UInt8(ascii: "f"),
            let source = eventSource,
            ResourceEvent.sources.contains(where: { Self.equals(UnsafeBufferPointer(rebasing: bytes[source.value]), $0) }) {
-            // Only the members the change feed needs are parsed, only for calls of the services it tracks.
-            var picked: [(String, JSONValue)] = []
-            for member in members {
-                let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[member.key]), as: UTF8.self)
-                guard ResourceEvent.members.contains(key), let value = try? JSONValueParser.parse(Array(bytes[member.value])) else { continue }
-                picked.append((key, value))
-            }
-            if let event = ResourceEvent.compact(.object(picked), account: account, region: region) {
+            // Only for calls of the services the change feed tracks; the resource ids are read from the
+            // bytes, and the few members the event keeps are parsed only when it names a resource.
+            if let event = ResourceEvent.compact(members: members, of: bytes, account: account, region: region) {
                 event.write(to: &resourceEvents)
                 resourceEvents.append(10)
             }

@@ -8,6 +8,8 @@ import Foundation
 struct CloudTrailFileTransform: Sendable {
     let builder: CloudTrailDocumentBuilder
     let quarantine: Quarantine
+    /// Where the documents' buffers come from (the writer gives them back once written).
+    var buffers = ByteBufferPool(keep: 0)
 
     /// A file to transform: where it is and what the manifest says of it.
     struct Job: Sendable {
@@ -38,7 +40,8 @@ struct CloudTrailFileTransform: Sendable {
     }
 
     struct Built: Sendable {
-        var ndjson: [UInt8] = []
+        /// The action and document lines, in a buffer of `buffers`.
+        var ndjson = ByteBufferPool.Buffer()
         var resourceEvents: [UInt8] = []
         var records: Int64 = 0
         var documents: Int64 = 0
@@ -63,8 +66,12 @@ struct CloudTrailFileTransform: Sendable {
             hasher = SHA256()
         }
         var built = Built()
+        built.ndjson = buffers.take()
+        var ndjson = built.ndjson.bytes   // taken out of its box: filled without access checks, put back at the end
+        built.ndjson.bytes = []
         // CloudTrail gzip files inflate about eightfold, the documents add a little: one allocation instead of many copies.
-        built.ndjson.reserveCapacity(Int(min(SpoolFiles.size(job.url), 1 << 27)) * 9)
+        ndjson.reserveCapacity(Int(min(SpoolFiles.size(job.url), 1 << 27)) * 9)
+        var scratch = CloudTrailDocumentBuilder.Scratch()
         var splitter = JSONRecordsSplitter()
         let rejected = RejectedRecordsFile(target: quarantine.rejectedRecordsURL(runID: job.runID, relativePath: job.relativePath))
         let builder = self.builder
@@ -76,13 +83,13 @@ struct CloudTrailFileTransform: Sendable {
                     do {
                         if UTF8Repair.isValid(record) {
                             try builder.append(record: record, fileKey: job.key, account: job.account, region: job.region, provenance: provenance,
-                                               to: &built.ndjson, resourceEvents: &built.resourceEvents)
+                                               to: &ndjson, resourceEvents: &built.resourceEvents, scratch: &scratch)
                         } else {
                             // Invalid UTF-8 inside a string: each bad byte becomes U+FFFD, and the record is counted.
                             let fixed = UTF8Repair.repaired(record).bytes
                             try fixed.withUnsafeBytes {
                                 try builder.append(record: $0, fileKey: job.key, account: job.account, region: job.region, provenance: provenance,
-                                                   to: &built.ndjson, resourceEvents: &built.resourceEvents)
+                                                   to: &ndjson, resourceEvents: &built.resourceEvents, scratch: &scratch)
                             }
                             built.repaired += 1
                         }
@@ -116,6 +123,7 @@ struct CloudTrailFileTransform: Sendable {
             return .corrupt(CloudspoolError(.spool, StageRunner.describe(error)))
         }
         built.bytes = SpoolFiles.size(job.url)
+        built.ndjson.bytes = ndjson
         return .built(built)
     }
 }

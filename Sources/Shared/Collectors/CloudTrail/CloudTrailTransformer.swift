@@ -17,6 +17,8 @@ public final class CloudTrailTransformer: CollectorTransform {
     let resourceEventDays: Int
     /// Log files transformed at once (`transform.workers`).
     let workers: Int
+    /// The documents' buffers, reused from file to file (one per worker, one per result waiting, one being written).
+    let buffers: ByteBufferPool
 
     public init(context: StageContext) {
         self.layout = context.layout
@@ -27,6 +29,7 @@ public final class CloudTrailTransformer: CollectorTransform {
         self.quarantine = Quarantine(layout: context.layout, stage: "transform")
         self.resourceEventDays = context.config.retention.rawDays
         self.workers = context.config.transform.workers
+        self.buffers = ByteBufferPool(keep: 2 * context.config.transform.workers + 1)
     }
 
     /// Transforms every pending raw run and checkpoints each.
@@ -79,7 +82,7 @@ public final class CloudTrailTransformer: CollectorTransform {
             var unusedEvents: [UInt8] = []
             let job = CloudTrailFileTransform.Job(url: path, key: key, account: parsed?.account, region: parsed?.region, runID: replayName,
                                                   relativePath: path.lastPathComponent, entry: nil, runFolder: nil)
-            let ok = try write(CloudTrailFileTransform(builder: builder, quarantine: quarantine).run(job), job: job, output: output,
+            let ok = try write(CloudTrailFileTransform(builder: builder, quarantine: quarantine, buffers: buffers).run(job), job: job, output: output,
                                resourceEvents: &unusedEvents, moveToQuarantine: false, report: &report)
             if ok { report.add("files") }
             try output.commit()
@@ -108,17 +111,15 @@ public final class CloudTrailTransformer: CollectorTransform {
                 jobs.append(.init(url: url, key: entry.parameters["Key"] ?? entry.path, account: entry.account, region: entry.region,
                                   runID: manifest.runId, relativePath: entry.path, entry: entry, runFolder: runFolder))
             }
-            // `workers` files at a time; their results are written in the manifest's order.
-            for start in stride(from: 0, to: jobs.count, by: workers) {
+            // Files are transformed on `workers` threads while this one writes their results in the manifest's order.
+            let file = CloudTrailFileTransform(builder: builder, quarantine: quarantine, buffers: buffers)
+            let jobList = jobs
+            try OrderedWorkers.run(count: jobs.count, workers: workers, ahead: workers, produce: { file.run(jobList[$0]) }) { index, outcome in
                 try StopRequest.checkpoint("in raw run \(manifest.runId)")
-                let window = Array(jobs[start..<min(start + workers, jobs.count)])
-                let outcomes = try runWindow(window)
-                for (job, outcome) in zip(window, outcomes) {
-                    if try write(outcome, job: job, output: output, resourceEvents: &resourceEvents, moveToQuarantine: only == nil, report: &report) {
-                        report.add("files")
-                    }
-                    try output.rotateIfFull()
+                if try write(outcome, job: jobs[index], output: output, resourceEvents: &resourceEvents, moveToQuarantine: only == nil, report: &report) {
+                    report.add("files")
                 }
+                try output.rotateIfFull()
             }
             let files = try output.commit()
             report.add("ndjson_files", Int64(files.count))
@@ -149,17 +150,6 @@ public final class CloudTrailTransformer: CollectorTransform {
         }
     }
 
-    /// Transforms the files of `window` on the workers; the outcomes come back in the window's order.
-    func runWindow(_ window: [CloudTrailFileTransform.Job]) throws -> [CloudTrailFileTransform.Outcome] {
-        let file = CloudTrailFileTransform(builder: builder, quarantine: quarantine)
-        if window.count == 1 { return [file.run(window[0])] }
-        let results = OutcomeSlots<CloudTrailFileTransform.Outcome>(count: window.count)
-        try WorkerPool.run(count: window.count, workers: window.count) { index in
-            results.set(index, file.run(window[index]))
-        }
-        return results.all
-    }
-
     /// Writes one file's outcome: its documents into `output`, or the file into quarantine with the reason.
     /// Returns false when the file was not transformed.
     func write(_ outcome: CloudTrailFileTransform.Outcome, job: CloudTrailFileTransform.Job, output: NDJSONOutput,
@@ -186,7 +176,8 @@ public final class CloudTrailTransformer: CollectorTransform {
             logger.error("file quarantined", metadata: ["key": "\(job.key)", "reason": "\(error.message)"])
             return false
         case .built(let built):
-            try output.write(built.ndjson)
+            try output.write(built.ndjson.bytes)
+            buffers.give(built.ndjson)
             resourceEvents.append(contentsOf: built.resourceEvents)
             if built.rejected > 0, let file = built.rejectedFile {
                 report.errors.append("\(built.rejected) record(s) of \(job.key) rejected; see \(file.path)")

@@ -22,17 +22,61 @@ enum ResourceEvent {
     private static let nameMembers: Set<String> = ["dBInstanceIdentifier", "dBSnapshotIdentifier", "alarmName", "alarmNames",
                                                     "groupName", "imageId", "snapshotId", "volumeId", "instanceId", "groupId"]
 
+    /// `members` as bytes, to find them in a record without making strings of its keys.
+    private static let memberNames: [(name: String, bytes: [UInt8])] = members.sorted().map { ($0, Array($0.utf8)) }
+
+    /// The members whose values are searched for resource ids.
+    private static let idMembers = ["requestParameters", "responseElements"]
+
     /// The compact event of `record`, or nil when it names no resource.
     static func compact(_ record: JSONValue, account: String?, region: String?) -> JSONValue? {
         var ids = Set<String>()
-        for member in ["requestParameters", "responseElements"] {
+        for member in idMembers {
             if let value = record[member] { collect(value, key: member, into: &ids) }
         }
-        for resource in record["resources"]?.arrayValue ?? [] {
+        addResourceARNs(record["resources"], to: &ids)
+        return event(ids: ids, record: record, account: account, region: region)
+    }
+
+    /// `compact` for a record still in bytes (`members` from `JSONObjectScanner`, first of each name
+    /// counts, as `JSONValue`'s subscript): the ids are read from the bytes without building values,
+    /// and the few members the event keeps are parsed only when it names a resource. Same result.
+    static func compact(members: [JSONObjectScanner.Member], of bytes: UnsafeBufferPointer<UInt8>, account: String?, region: String?) -> JSONValue? {
+        var firsts: [String: JSONObjectScanner.Member] = [:]
+        for member in members {
+            // Compared as bytes first: most of a record's members are none of these.
+            let key = UnsafeBufferPointer(rebasing: bytes[member.key])
+            guard let name = memberNames.first(where: { $0.bytes.count == key.count && $0.bytes.elementsEqual(key) })?.name else { continue }
+            if firsts[name] == nil { firsts[name] = member }
+        }
+        var walker = IDWalker(p: bytes)
+        for name in idMembers {
+            guard let member = firsts[name] else { continue }
+            walker.i = member.value.lowerBound
+            walker.value(named: nameMembers.contains(name))
+        }
+        var ids = walker.ids
+        if let member = firsts["resources"] {
+            addResourceARNs(try? JSONValueParser.parse(Array(bytes[member.value])), to: &ids)
+        }
+        guard !ids.isEmpty else { return nil }
+        var picked: [(String, JSONValue)] = []
+        for (name, member) in firsts where !idMembers.contains(name) && name != "resources" {
+            if let value = try? JSONValueParser.parse(Array(bytes[member.value])) { picked.append((name, value)) }
+        }
+        return event(ids: ids, record: .object(picked), account: account, region: region)
+    }
+
+    private static func addResourceARNs(_ resources: JSONValue?, to ids: inout Set<String>) {
+        for resource in resources?.arrayValue ?? [] {
             if let arn = resource["ARN"]?.stringValue, let last = arn.split(whereSeparator: { $0 == "/" || $0 == ":" }).last {
                 ids.insert(String(last))
             }
         }
+    }
+
+    /// The event written for `record` once its resource ids are known (nil when there are none).
+    private static func event(ids: Set<String>, record: JSONValue, account: String?, region: String?) -> JSONValue? {
         guard !ids.isEmpty, let id = record["eventID"]?.stringValue else { return nil }
         let identity = record["userIdentity"]
         let user = identity?["arn"]?.stringValue ?? identity?["userName"]?.stringValue ?? identity?["principalId"]?.stringValue
@@ -61,6 +105,95 @@ enum ResourceEvent {
             if nameMembers.contains(key) || looksLikeID(text) { ids.insert(text) }
         default:
             break
+        }
+    }
+
+    /// Walks a JSON value's bytes (already validated by `JSONObjectScanner`) as `collect` walks
+    /// its parsed value: a string is an id when its member's name is one of `nameMembers` or it looks
+    /// like one; only those strings are decoded.
+    private struct IDWalker {
+        let p: UnsafeBufferPointer<UInt8>
+        var i = 0
+        var ids = Set<String>()
+
+        init(p: UnsafeBufferPointer<UInt8>) { self.p = p }
+
+        mutating func skipSpace() {
+            while i < p.count, p[i] == 32 || p[i] == 10 || p[i] == 13 || p[i] == 9 { i += 1 }
+        }
+
+        mutating func value(named: Bool) {
+            skipSpace()
+            guard i < p.count else { return }
+            switch p[i] {
+            case 123:   // {
+                i += 1
+                while true {
+                    skipSpace()
+                    guard i < p.count else { return }
+                    if p[i] == 125 { i += 1; return }
+                    if p[i] == 44 { i += 1; continue }
+                    let key = string()
+                    skipSpace()
+                    i += 1   // ':'
+                    value(named: nameMembers.contains(text(key)))
+                }
+            case 91:    // [
+                i += 1
+                while true {
+                    skipSpace()
+                    guard i < p.count else { return }
+                    if p[i] == 93 { i += 1; return }
+                    if p[i] == 44 { i += 1; continue }
+                    value(named: named)
+                }
+            case 34:
+                let range = string()
+                if named {
+                    ids.insert(text(range))
+                } else if mayLookLikeID(range) {
+                    let candidate = text(range)
+                    if looksLikeID(candidate) { ids.insert(candidate) }
+                }
+            default:    // a number, true, false or null
+                while i < p.count, p[i] != 44, p[i] != 125, p[i] != 93, p[i] != 32, p[i] != 10, p[i] != 13, p[i] != 9 { i += 1 }
+            }
+        }
+
+        /// The string at `i` with its quotes; leaves `i` after it.
+        mutating func string() -> Range<Int> {
+            let start = i
+            i += 1
+            while i < p.count {
+                i = ByteScan.quoteOrBackslash(p.baseAddress!, from: i, end: p.count)
+                guard i < p.count else { break }
+                if p[i] == 92 { i += 2; continue }
+                i += 1
+                break
+            }
+            return start..<min(i, p.count)
+        }
+
+        /// A string's text (escapes decoded as `JSONValueParser` decodes them).
+        func text(_ range: Range<Int>) -> String {
+            let inner = UnsafeBufferPointer(rebasing: p[(range.lowerBound + 1)..<(range.upperBound - 1)])
+            if memchr(inner.baseAddress!, 92, inner.count) == nil { return String(decoding: inner, as: UTF8.self) }
+            return (try? JSONValueParser.parse(Array(p[range])))?.stringValue ?? ""
+        }
+
+        /// False only when `looksLikeID` is surely false: the ASCII run of hex digits at the end is not
+        /// 8 to 17 long after a dash. Escapes and non-ASCII bytes are left to `looksLikeID` itself.
+        func mayLookLikeID(_ range: Range<Int>) -> Bool {
+            if memchr(p.baseAddress! + range.lowerBound, 92, range.count) != nil { return true }
+            var k = range.upperBound - 2
+            var hex = 0
+            while k > range.lowerBound {
+                let c = p[k]
+                if (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) { hex += 1; k -= 1; continue }
+                if c == 45 { return (8...17).contains(hex) }
+                return c >= 0x80
+            }
+            return false
         }
     }
 

@@ -92,7 +92,10 @@ public final class InventoryTransformer: RawRunTransform {
             for key in units.keys.sorted() {
                 let data = try decodedUnit(units[key]!, runFolder: runFolder, runID: run.runId, replay: replay, report: &report)
                 var builder = InventoryDocumentBuilder(data: data, accountName: accountNames[data.account], runID: run.runId,
-                                                       collectedAt: UTCDate.iso8601(collectedAt), index: index, events: events,
+                                                       collectedAt: UTCDate.iso8601(collectedAt), index: index,
+                                                       // Moved in and back out: the builder updates the organization's
+                                                       // events in place instead of copying them for every unit.
+                                                       events: consume events,
                                                        eventsPerInstance: eventsPerInstance, monitoring: monitoringOutcome)
                 builder.build()
                 if monitoringOutcome != nil {
