@@ -358,3 +358,28 @@ def test_replaying_an_old_run_changes_nothing(world, steps):
     world.pipe.expect("load")
     assert {p.name: p.read_bytes() for p in state_dir.iterdir()} == before
     assert world.current_ids() == current
+
+
+def test_same_output_for_1_2_and_5_workers(world, steps):
+    """transform.workers: the accounts and regions of an inventory run are built on several workers and
+    written in order, so every raw run of the steps above gives the same daily, current-state and change
+    NDJSON, and the same change-feed state, for any number of workers."""
+    import shutil
+    root = world.pipe.spool.root
+    outputs = {}
+    for workers in (1, 2, 5):
+        other = world.tmp / f"workers-{workers}"
+        shutil.copytree(root / "raw" / "inventory", other / "spool" / "raw" / "inventory")
+        shutil.copytree(root / "state" / "resource-events", other / "spool" / "state" / "resource-events")
+        cfg = world.pipe.write_config_copy(other / "cloudspool.yaml", spool=str(other / "spool"), transform={"workers": workers})
+        r = world.pipe.run("transform", config_file=cfg)
+        assert r.code in (0, 3), r.describe()
+        got = {}
+        for folder in ("ndjson/inventory", "ndjson/changes", "state/inventory-current"):
+            base = other / "spool" / folder
+            got[folder] = {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+        got["summary"] = r.out.strip().splitlines()[-1].split(" seconds=")[0]
+        outputs[workers] = got
+    assert len(outputs[1]["ndjson/inventory"]) >= 4 and outputs[1]["ndjson/changes"] and outputs[1]["state/inventory-current"]
+    assert outputs[2] == outputs[1]
+    assert outputs[5] == outputs[1]

@@ -25,6 +25,8 @@ public final class InventoryTransformer: RawRunTransform {
     let monitoring: MonitoringSettings?
     /// Built on first use: runs without answers to decode do not pay for reading the shape table.
     lazy var decoder = AWSResponseDecoder()
+    /// Accounts and regions transformed at once (`transform.workers`).
+    let workers: Int
 
     public init(context: StageContext, eventsPerInstance: Int, monitoring: MonitoringSettings? = nil) {
         self.layout = context.layout
@@ -35,6 +37,7 @@ public final class InventoryTransformer: RawRunTransform {
         self.logger = context.logger
         self.eventsStore = CheckpointStore(layout: context.layout, name: "inventory-events")
         self.monitoring = monitoring
+        self.workers = context.config.transform.workers
     }
 
     public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {
@@ -89,38 +92,25 @@ public final class InventoryTransformer: RawRunTransform {
                 monitoringOutcome = try MonitoringJoin(settings: monitoring, layout: layout, logger: logger)
                     .join(instances: instances, collectedAt: collectedAt, runID: run.runId, index: index, output: output, report: &report)
             }
-            for key in units.keys.sorted() {
-                let data = try decodedUnit(units[key]!, runFolder: runFolder, runID: run.runId, replay: replay, report: &report)
-                var builder = InventoryDocumentBuilder(data: data, accountName: accountNames[data.account], runID: run.runId,
-                                                       collectedAt: UTCDate.iso8601(collectedAt), index: index,
-                                                       // Moved in and back out: the builder updates the organization's
-                                                       // events in place instead of copying them for every unit.
-                                                       events: consume events,
-                                                       eventsPerInstance: eventsPerInstance, monitoring: monitoringOutcome)
-                builder.build()
-                if monitoringOutcome != nil {
-                    report.add("monitored", Int64(builder.monitoringCounts.monitored))
-                    report.add("not_monitored", Int64(builder.monitoringCounts.notMonitored))
-                    report.add("monitoring_unknown", Int64(builder.monitoringCounts.unknown))
-                }
-                events = builder.events
-                for (instance, _) in data.instances {
-                    if let id = instance["InstanceId"]?.stringValue { seenInstances.insert("\(data.account)/\(data.region)/\(id)") }
-                }
-                try output.write(builder.output)
-                report.add("documents", Int64(builder.documents))
-                if let tracker {
-                    let outcome = try tracker.process(account: data.account, region: data.region, failedCalls: data.failedCalls,
-                                                      resources: builder.resources, summary: builder.summaryDocument,
-                                                      runID: run.runId, collectedAt: UTCDate.iso8601(collectedAt))
-                    try changesOutput?.write(outcome.output)
+            // Units are built on `workers` threads (each decodes its answers, builds its documents and compares
+            // them with its own state) and written here in the order of their keys, so the NDJSON is the same
+            // for any number of workers.
+            let keys = units.keys.sorted()
+            _ = decoder   // built once, before the workers read it
+            let work = UnitWork(transformer: self, units: keys.map { units[$0]! }, events: Self.eventsByUnit(events),
+                                runFolder: runFolder, runID: run.runId, replay: replay, collectedAt: collectedAt, index: index,
+                                accountNames: accountNames, monitoring: monitoringOutcome, tracker: tracker)
+            events = [:]
+            try OrderedWorkers.run(count: keys.count, workers: workers, ahead: workers, produce: { work.run($0) }) { _, result in
+                let unit = try result.get()
+                report.merge(unit.report)
+                for (key, list) in unit.events { events[key] = list }
+                seenInstances.formUnion(unit.seenInstances)
+                try output.write(unit.documents)
+                if let changes = unit.changes {
+                    try changesOutput?.write(changes.output)
                     try changesOutput?.rotateIfFull()
-                    if let state = outcome.state {
-                        try tracker.savePending(state, account: data.account, region: data.region)
-                        states.append((data.account, data.region))
-                    }
-                    report.add("changes", Int64(outcome.changes))
-                    report.add("current_deletes", Int64(outcome.deletes))
+                    if changes.state != nil { states.append((unit.account, unit.region)) }
                 }
                 try output.rotateIfFull()
             }
@@ -144,6 +134,83 @@ public final class InventoryTransformer: RawRunTransform {
         }
         report.add("files")
         logger.info("inventory run transformed", metadata: ["run": "\(run.runId)", "units": "\(units.count)", "index": "\(index)"])
+    }
+
+    /// The last events of every instance, by unit (`<account>/<region>`), so each unit's builder gets only its own.
+    static func eventsByUnit(_ events: [String: [JSONValue]]) -> [String: [String: [JSONValue]]] {
+        var byUnit: [String: [String: [JSONValue]]] = [:]
+        for (key, list) in events {
+            let parts = key.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            byUnit["\(parts[0])/\(parts[1])", default: [:]][key] = list
+        }
+        return byUnit
+    }
+
+    /// What one unit gives the run: its documents, its changes, its instances' events, its problems.
+    struct BuiltUnit: @unchecked Sendable {
+        let account: String
+        let region: String
+        var report: RunReport
+        var documents: [UInt8] = []
+        var events: [String: [JSONValue]] = [:]
+        var seenInstances: [String] = []
+        var changes: InventoryChangeTracker.Outcome?
+    }
+
+    /// One unit's work, on one of the transform's workers. Everything it reads is shared read-only
+    /// (answers on disk, the decoder, the resource-event index, the monitoring join); what it writes is its own
+    /// (its pending change-feed state, copies of bad answers in quarantine, its `BuiltUnit`).
+    struct UnitWork: @unchecked Sendable {
+        let transformer: InventoryTransformer
+        let units: [UnitEntries]
+        let events: [String: [String: [JSONValue]]]
+        let runFolder: URL
+        let runID: String
+        let replay: Bool
+        let collectedAt: Date
+        let index: String
+        let accountNames: [String: String]
+        let monitoring: MonitoringOutcome?
+        let tracker: InventoryChangeTracker?
+
+        func run(_ position: Int) -> Result<BuiltUnit, Error> {
+            Result { try build(units[position]) }
+        }
+
+        private func build(_ entries: UnitEntries) throws -> BuiltUnit {
+            var unit = BuiltUnit(account: entries.account, region: entries.region,
+                                 report: RunReport(stage: "transform", runId: runID, startedAt: collectedAt))
+            let data = try transformer.decodedUnit(entries, runFolder: runFolder, runID: runID, replay: replay, report: &unit.report)
+            var builder = InventoryDocumentBuilder(data: data, accountName: accountNames[data.account], runID: runID,
+                                                   collectedAt: UTCDate.iso8601(collectedAt), index: index,
+                                                   events: events["\(data.account)/\(data.region)"] ?? [:],
+                                                   eventsPerInstance: transformer.eventsPerInstance, monitoring: monitoring)
+            builder.build()
+            if monitoring != nil {
+                unit.report.add("monitored", Int64(builder.monitoringCounts.monitored))
+                unit.report.add("not_monitored", Int64(builder.monitoringCounts.notMonitored))
+                unit.report.add("monitoring_unknown", Int64(builder.monitoringCounts.unknown))
+            }
+            unit.events = builder.events
+            for (instance, _) in data.instances {
+                if let id = instance["InstanceId"]?.stringValue { unit.seenInstances.append("\(data.account)/\(data.region)/\(id)") }
+            }
+            unit.documents = builder.output
+            unit.report.add("documents", Int64(builder.documents))
+            if let tracker {
+                let outcome = try tracker.process(account: data.account, region: data.region, failedCalls: data.failedCalls,
+                                                  resources: builder.resources, summary: builder.summaryDocument,
+                                                  runID: runID, collectedAt: UTCDate.iso8601(collectedAt))
+                if let state = outcome.state {
+                    try tracker.savePending(state, account: data.account, region: data.region)
+                }
+                unit.report.add("changes", Int64(outcome.changes))
+                unit.report.add("current_deletes", Int64(outcome.deletes))
+                unit.changes = outcome
+            }
+            return unit
+        }
     }
 
     /// The manifest entries of one account and region, and the calls of it that failed.
