@@ -557,3 +557,26 @@ def test_memory_does_not_grow_with_the_bucket(binaries, aws, tmp_path, record_pr
         # ~14 MB of documents before any in-memory overhead); measured growth is about 1-2 MB
         assert large <= 1.25 * small + 8 * 1024, (f"{stage[:-3]} peak RSS grows with the bucket: {small} kB for "
                                                   f"{MEM_SMALL} objects, {large} kB for {MEM_LARGE}")
+
+
+def test_same_ndjson_for_1_2_and_5_workers(first, tmp_path):
+    """transform.workers: the listing pages of a run are turned into documents on several workers and
+    written in the manifest's order: the same NDJSON files for any number."""
+    import json
+    import shutil
+    outputs = {}
+    for workers in (1, 2, 5):
+        root = tmp_path / f"w{workers}"
+        shutil.copytree(first.raw_run, root / "spool" / "raw" / "s3" / first.run_id)
+        cfg = first.pipe.write_config_copy(root / "cloudspool.yaml", spool=str(root / "spool"),
+                                           transform={"workers": workers, "max_file_bytes": 65536})
+        r = first.pipe.run("transform", config_file=cfg)
+        assert r.code == 0, r.describe()
+        nd = root / "spool" / "ndjson" / "s3"
+        outputs[workers] = {p.name: p.read_bytes() for p in sorted(nd.iterdir())}
+        outputs[workers]["summary"] = r.out.strip().splitlines()[-1].split(" seconds=")[0]
+    pages = [e for e in json.loads((first.raw_run / "manifest.json").read_text())["entries"] if e["operation"] == "ListObjectsV2"]
+    assert len(pages) >= 4, "the run should hold several pages (one bucket of several)"
+    assert any(name.endswith(".ndjson") for name in outputs[1])
+    assert outputs[2] == outputs[1]
+    assert outputs[5] == outputs[1]

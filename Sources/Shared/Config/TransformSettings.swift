@@ -4,7 +4,7 @@ import Foundation
 public struct TransformSettings: Sendable {
     /// NDJSON files are split at about this many bytes.
     public let maxFileBytes: Int
-    /// Input files transformed at once (CloudTrail log files of a raw run, report files of a CUR revision, accounts/regions of an inventory run); the output is the same for any number.
+    /// Input files transformed at once (CloudTrail log files of a raw run, report files of a CUR revision, accounts/regions of an inventory run, pages of an S3 listing run); the output is the same for any number.
     public let workers: Int
 
     init(reader: inout ConfigNodeReader) throws {

@@ -14,6 +14,8 @@ public final class S3SearchTransformer: RawRunTransform {
     let maxFileBytes: Int
     public let clock: RuntimeClock
     let logger: Logger
+    /// Listing pages transformed at once (`transform.workers`).
+    let workers: Int
 
     public init(context: StageContext) {
         self.layout = context.layout
@@ -21,6 +23,7 @@ public final class S3SearchTransformer: RawRunTransform {
         self.maxFileBytes = context.maxFileBytes
         self.clock = context.clock
         self.logger = context.logger
+        self.workers = context.config.transform.workers
     }
 
     /// Lower-cased pieces of a key (`AWSLogs/2026/Report_Final.csv` -> awslogs, 2026, report, final, csv) for fragment search.
@@ -33,46 +36,27 @@ public final class S3SearchTransformer: RawRunTransform {
         let run = try RawRunManifest.read(runFolder: runFolder)
         let collectedAt = RunID(run.runId)?.date ?? clock.now()
         let day = UTCDate.parts(collectedAt)
-        let index = "\(naming.inventoryStem)-s3-\(UTCDate.pad(day.year, 4)).\(UTCDate.pad(day.month)).\(UTCDate.pad(day.day))"
-        let timestamp = UTCDate.iso8601(collectedAt)
+        let documents = PageDocuments(index: "\(naming.inventoryStem)-s3-\(UTCDate.pad(day.year, 4)).\(UTCDate.pad(day.month)).\(UTCDate.pad(day.day))",
+                                      timestamp: UTCDate.iso8601(collectedAt), runID: run.runId)
         let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
         struct BucketTotals { var account: String; var region: String; var firstPage: String; var objects: Int64 = 0; var bytes: Int64 = 0 }
         var buckets: [String: BucketTotals] = [:]
         var out: [UInt8] = []
-        func common(_ type: String, _ account: String, _ region: String, _ rawFile: String) -> [(String, JSONValue)] {
-            [("@timestamp", .string(timestamp)),
-             ("cloud", .object([("provider", .string("aws")), ("account", .object([("id", .string(account))])), ("region", .string(region))])),
-             ("resource", .object([("type", .string(type))])),
-             ("cloudspool", .object([("collector", .string("s3")), ("run_id", .string(run.runId)), ("raw_file", .string(rawFile)),
-                                     ("last_seen", .string(timestamp))]))]
-        }
-        func emit(id: String, _ document: JSONValue) {
-            JSONValue.object([("index", .object([("_index", .string(index)), ("_id", .string(id))]))]).write(to: &out)
-            out.append(10)
-            document.write(to: &out)
-            out.append(10)
-            report.add("documents")
-        }
+        let pages = run.entries.filter { $0.operation == "ListObjectsV2" && $0.account != nil && $0.region != nil && $0.parameters["Bucket"] != nil }
+        // Pages are parsed and turned into documents on `workers` threads and written here in the manifest's
+        // order, exactly as one thread would write them.
+        let work = PageWork(transformer: self, pages: pages, documents: documents, runFolder: runFolder, runID: run.runId, replay: replay)
         do {
-            for entry in run.entries where entry.operation == "ListObjectsV2" {
-                guard let account = entry.account, let region = entry.region, let bucket = entry.parameters["Bucket"] else { continue }
-                guard let body = try verifiedData(entry, runFolder: runFolder, runID: run.runId, replay: replay, report: &report) else { continue }
-                let page = try S3ListPage.parse(body, bucket: bucket)
-                var totals = buckets[bucket] ?? BucketTotals(account: account, region: region, firstPage: entry.path)
-                for object in page.objects {
-                    totals.objects += 1
-                    totals.bytes += object.size
-                    var s3: [(String, JSONValue)] = [("bucket", .string(bucket)), ("key", .string(object.key)),
-                                                     ("key_parts", .array(Self.keyParts(object.key).map { .string($0) })),
-                                                     ("size", .int(object.size))]
-                    if let modified = Timestamp.parse(Array(object.lastModified.utf8)[...]) { s3.append(("last_modified", .string(modified.canonical))) }
-                    if let storageClass = object.storageClass { s3.append(("storage_class", .string(storageClass))) }
-                    s3.append(("etag", .string(object.eTag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")))))
-                    let id = "s3.object:" + SHA256Hex.of(Data("\(account)/\(bucket)/\(object.key)".utf8))
-                    emit(id: id, .object(common("s3.object", account, region, entry.path) + [("s3", .object(s3))]))
-                }
-                buckets[bucket] = totals
-                report.add("records", Int64(page.objects.count))
+            try OrderedWorkers.run(count: pages.count, workers: workers, ahead: workers, produce: { work.run($0) }) { index, result in
+                let page = try result.get()
+                let entry = pages[index]
+                report.merge(page.report)
+                guard let built = page.built else { return }
+                var totals = buckets[built.bucket] ?? BucketTotals(account: built.account, region: built.region, firstPage: entry.path)
+                totals.objects += built.objects
+                totals.bytes += built.bytes
+                buckets[built.bucket] = totals
+                out.append(contentsOf: built.ndjson)
                 if out.count >= 1 << 20 {
                     try output.write(out)
                     out.removeAll(keepingCapacity: true)
@@ -81,9 +65,10 @@ public final class S3SearchTransformer: RawRunTransform {
             }
             for name in buckets.keys.sorted() {
                 let totals = buckets[name]!
-                emit(id: "s3.bucket:\(totals.account):\(name)", .object(common("s3.bucket", totals.account, totals.region, totals.firstPage) + [
+                documents.emit(id: "s3.bucket:\(totals.account):\(name)", .object(documents.common("s3.bucket", totals.account, totals.region, totals.firstPage) + [
                     ("s3", .object([("bucket", .string(name)), ("object_count", .int(totals.objects)), ("total_size", .int(totals.bytes))])),
-                ]))
+                ]), to: &out)
+                report.add("documents")
             }
             try output.write(out)
             let files = try output.commit()
@@ -93,6 +78,79 @@ public final class S3SearchTransformer: RawRunTransform {
             throw error
         }
         report.add("files")
-        logger.info("S3 listing transformed", metadata: ["run": "\(run.runId)", "buckets": "\(buckets.count)", "index": "\(index)"])
+        logger.info("S3 listing transformed", metadata: ["run": "\(run.runId)", "buckets": "\(buckets.count)", "index": "\(documents.index)"])
+    }
+
+    /// How the documents of one run are written: its daily index, its time, its run id.
+    struct PageDocuments: Sendable {
+        let index: String
+        let timestamp: String
+        let runID: String
+
+        func common(_ type: String, _ account: String, _ region: String, _ rawFile: String) -> [(String, JSONValue)] {
+            [("@timestamp", .string(timestamp)),
+             ("cloud", .object([("provider", .string("aws")), ("account", .object([("id", .string(account))])), ("region", .string(region))])),
+             ("resource", .object([("type", .string(type))])),
+             ("cloudspool", .object([("collector", .string("s3")), ("run_id", .string(runID)), ("raw_file", .string(rawFile)),
+                                     ("last_seen", .string(timestamp))]))]
+        }
+
+        func emit(id: String, _ document: JSONValue, to out: inout [UInt8]) {
+            JSONValue.object([("index", .object([("_index", .string(index)), ("_id", .string(id))]))]).write(to: &out)
+            out.append(10)
+            document.write(to: &out)
+            out.append(10)
+        }
+    }
+
+    /// One listing page turned into its object documents (nil when its answer was set aside).
+    struct BuiltPage: Sendable {
+        let bucket: String
+        let account: String
+        let region: String
+        var ndjson: [UInt8] = []
+        var objects: Int64 = 0
+        var bytes: Int64 = 0
+    }
+
+    /// One page's work, on one of the transform's workers: it reads its own answer and writes only its
+    /// `BuiltPage` (and, for an answer that is not what fetch stored, a copy in quarantine).
+    struct PageWork: @unchecked Sendable {
+        let transformer: S3SearchTransformer
+        let pages: [RawRunManifest.Entry]
+        let documents: PageDocuments
+        let runFolder: URL
+        let runID: String
+        let replay: Bool
+
+        func run(_ position: Int) -> Result<(built: BuiltPage?, report: RunReport), Error> {
+            Result {
+                var report = RunReport(stage: "transform", runId: runID, startedAt: Date(timeIntervalSince1970: 0))
+                let built = try build(pages[position], report: &report)
+                return (built, report)
+            }
+        }
+
+        private func build(_ entry: RawRunManifest.Entry, report: inout RunReport) throws -> BuiltPage? {
+            let account = entry.account!, region = entry.region!, bucket = entry.parameters["Bucket"]!
+            guard let body = try transformer.verifiedData(entry, runFolder: runFolder, runID: runID, replay: replay, report: &report) else { return nil }
+            let page = try S3ListPage.parse(body, bucket: bucket)
+            var built = BuiltPage(bucket: bucket, account: account, region: region)
+            for object in page.objects {
+                built.objects += 1
+                built.bytes += object.size
+                var s3: [(String, JSONValue)] = [("bucket", .string(bucket)), ("key", .string(object.key)),
+                                                 ("key_parts", .array(S3SearchTransformer.keyParts(object.key).map { .string($0) })),
+                                                 ("size", .int(object.size))]
+                if let modified = Timestamp.parse(Array(object.lastModified.utf8)[...]) { s3.append(("last_modified", .string(modified.canonical))) }
+                if let storageClass = object.storageClass { s3.append(("storage_class", .string(storageClass))) }
+                s3.append(("etag", .string(object.eTag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")))))
+                let id = "s3.object:" + SHA256Hex.of(Data("\(account)/\(bucket)/\(object.key)".utf8))
+                documents.emit(id: id, .object(documents.common("s3.object", account, region, entry.path) + [("s3", .object(s3))]), to: &built.ndjson)
+                report.add("documents")
+            }
+            report.add("records", Int64(page.objects.count))
+            return built
+        }
     }
 }
