@@ -29,17 +29,24 @@ import Testing
 
     struct Stop: Error {}
 
-    /// An error from the consumer stops the hand-out of new jobs and is rethrown.
+    /// An error from the consumer stops the hand-out of new jobs, every result made and not consumed
+    /// is discarded, and the error is rethrown.
     @Test func consumerErrorStops() {
         let produced = Mutex(0)
+        var consumed: [Int] = []
+        var discarded: [Int] = []
         #expect(throws: Stop.self) {
             try OrderedWorkers.run(count: 1000, workers: 2, ahead: 2, produce: { index in
                 produced.withLock { $0 += 1 }
                 return index
-            }) { index, _ in
+            }, discard: { discarded.append($0) }) { index, _ in
+                consumed.append(index)
                 if index == 3 { throw Stop() }
             }
         }
-        #expect(produced.withLock { $0 } <= 3 + 1 + 4)
+        let made = produced.withLock { $0 }
+        #expect(made <= 3 + 1 + 4)
+        #expect(consumed == [0, 1, 2, 3])
+        #expect(discarded == Array(4..<made))
     }
 }

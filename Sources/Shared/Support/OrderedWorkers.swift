@@ -7,11 +7,13 @@ import Foundation
 ///
 /// At most `ahead` results wait to be consumed at any time, so memory stays
 /// bounded by `workers + ahead` results whatever `count` is. If `consume`
-/// throws, no further job is started, the running ones finish, and the error
-/// is rethrown.
+/// throws, no further job is started, the running ones finish, every result
+/// that was made but not consumed goes to `discard` (to remove what it left
+/// on disk), and the error is rethrown.
 enum OrderedWorkers {
     static func run<Result: Sendable>(count: Int, workers: Int, ahead: Int,
                                       produce: @escaping @Sendable (Int) -> Result,
+                                      discard: (Result) -> Void = { _ in },
                                       consume: (Int, Result) throws -> Void) throws {
         guard count > 0 else { return }
         let workers = min(max(workers, 1), count)
@@ -28,12 +30,19 @@ enum OrderedWorkers {
             thread.stackSize = 1 << 20
             thread.start()
         }
-        defer {
-            state.stop()
-            group.wait()
+        var failure: Error?
+        do {
+            for index in 0..<count {
+                try consume(index, state.next(index))
+            }
+        } catch {
+            failure = error
         }
-        for index in 0..<count {
-            try consume(index, state.next(index))
+        state.stop()
+        group.wait()
+        if let failure {
+            state.unconsumed().forEach(discard)
+            throw failure
         }
     }
 
@@ -73,6 +82,13 @@ enum OrderedWorkers {
             consumed = index + 1
             condition.broadcast()
             return ready.removeValue(forKey: index)!
+        }
+
+        /// The results made and never consumed (call once the workers are done).
+        func unconsumed() -> [Result] {
+            condition.lock()
+            defer { condition.unlock() }
+            return ready.keys.sorted().map { ready[$0]! }
         }
 
         func stop() {

@@ -48,25 +48,16 @@ public final class BillingTransformer: RawRunTransform {
             let physical = "\(naming.billingRevisionStem)-\(manifest.periodSuffix)-\(BillingRevision.indexSafe(manifest.revisionId))"
             let reports = run.entries.filter { $0.parameters["Role"] == "cur-report" }
                 .sorted { Int($0.parameters["Part"] ?? "") ?? 0 < Int($1.parameters["Part"] ?? "") ?? 0 }
-            // The report files on `workers` threads, each into its own files; they join the run's output in
-            // part order, so the NDJSON is the same for any number of workers.
-            let parts = OutcomeSlots<Result<ReportPart, Error>>(count: reports.count)
-            let firstFailure = LowestIndex()
+            // The report files on `workers` threads, each into its own files, adopted into the run's output in
+            // part order as they finish: the NDJSON is the same for any number of workers, and the first bad file
+            // in part order is the one reported (the files of parts made after it are removed).
             let reportPart = ReportPartTransform(layout: layout, collector: Self.collector, outputName: outputName, maxFileBytes: maxFileBytes,
                                                  manifest: manifest, physicalIndex: physical, runID: run.runId, runFolder: runFolder)
-            defer { for case .success(let part) in parts.all { part.output.discard() } }
-            try WorkerPool.run(count: reports.count, workers: workers) { index in
-                // After a failure only the files before it still matter (the lowest failure is the one reported).
-                guard !firstFailure.isBelow(index) else { return }
-                let result = Result { try reportPart.run(part: index, entry: reports[index]) }
-                if case .failure = result { firstFailure.offer(index) }
-                parts.set(index, result)
-            }
             var documents: Int64 = 0
             var mappings: [String: Any]?
-            // Parts skipped after a failure have no slot, but every part before the lowest failure has one, and
-            // that failure is thrown when it is reached, so the positions below agree with the report files'.
-            for (index, result) in parts.all.enumerated() {
+            try OrderedWorkers.run(count: reports.count, workers: workers, ahead: workers,
+                                   produce: { index in Result { try reportPart.run(part: index, entry: reports[index]) } },
+                                   discard: { if case .success(let part) = $0 { part.output.discard() } }) { index, result in
                 let part = try result.get()
                 try output.adopt(part.output)
                 documents += part.documents

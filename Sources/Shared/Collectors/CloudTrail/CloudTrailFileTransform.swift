@@ -9,7 +9,7 @@ struct CloudTrailFileTransform: Sendable {
     let builder: CloudTrailDocumentBuilder
     let quarantine: Quarantine
     /// Where the documents' buffers come from (the writer gives them back once written).
-    var buffers = ByteBufferPool(keep: 0)
+    let buffers: ByteBufferPool
 
     /// A file to transform: where it is and what the manifest says of it.
     struct Job: Sendable {
