@@ -81,7 +81,7 @@ public final class AWSClient {
                     credentials.invalidate()
                     continue
                 }
-                guard error.isRetryable else { throw error }
+                guard error.isRetryable, retry.retriesThrottling || !error.isThrottling else { throw error }
                 failure = error
                 retryAfter = head.headers["retry-after"]
             case .failure(let error as HTTPClientError) where error.isTransient:

@@ -35,6 +35,11 @@ public struct AWSServiceError: Error, CustomStringConvertible, Sendable {
         status == 429 || status >= 500 || Self.throttlingCodes.contains(code)
     }
 
+    /// AWS refused the request for its rate (a quota, not a fault).
+    public var isThrottling: Bool {
+        status == 429 || Self.throttlingCodes.contains(code)
+    }
+
     /// The credentials expired: renew them and retry.
     public var isExpiredCredentials: Bool {
         Self.expiredCodes.contains(code)

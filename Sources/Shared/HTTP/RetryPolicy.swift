@@ -9,11 +9,15 @@ public struct RetryPolicy: Sendable {
     public var baseDelay: TimeInterval
     /// No single wait is longer than this.
     public var maxDelay: TimeInterval
+    /// Whether a throttled answer is retried here. `false` hands it straight
+    /// to the caller, which paces that API itself (see `RequestPace`).
+    public var retriesThrottling: Bool
 
-    public init(maxRetries: Int, baseDelay: TimeInterval = 0.2, maxDelay: TimeInterval = 20) {
+    public init(maxRetries: Int, baseDelay: TimeInterval = 0.2, maxDelay: TimeInterval = 20, retriesThrottling: Bool = true) {
         self.maxRetries = maxRetries
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
+        self.retriesThrottling = retriesThrottling
     }
 
     /// The wait before retry number `attempt` (0 for the first retry).

@@ -26,6 +26,11 @@ struct InventoryEventLookup: Sendable {
     static let overlapSeconds = 900
     /// LookupEvents allows 2 requests per second per account and region.
     static let interval: TimeInterval = 0.5
+    /// The slowest pace after throttled answers (someone else using the quota).
+    static let slowestInterval: TimeInterval = 8
+    /// Throttled answers in a row for one request before it is given up (the
+    /// pace doubles after each, so these span about half a minute).
+    static let throttledAttempts = 8
 
     /// The lookups running on their thread.
     final class Running: Sendable {
@@ -57,10 +62,13 @@ struct InventoryEventLookup: Sendable {
 
     /// Looks up every instance; a refused or failed lookup is recorded and the others go on.
     func run(instances: [String]) throws -> [String: String] {
+        // Throttled answers come back here to slow the pace; other failures are retried by the client.
+        var retry = access.retry
+        retry.retriesThrottling = false
         let client = AWSClient(service: .cloudtrail, region: region, account: account.id,
                                endpoint: access.endpoints.endpoint(for: .cloudtrail, region: region), credentials: credentials,
-                               http: try HTTPClient(configuration: access.http), retry: access.retry, clock: clock, logger: logger)
-        var pace = Pace(clock: clock)
+                               http: try HTTPClient(configuration: access.http), retry: retry, clock: clock, logger: logger)
+        var pace = RequestPace(fastest: Self.interval, slowest: Self.slowestInterval, clock: clock)
         var latest: [String: String] = [:]
         for instance in instances {
             try StopRequest.checkpoint("before the CloudTrail events of \(instance)")
@@ -77,22 +85,8 @@ struct InventoryEventLookup: Sendable {
         return latest
     }
 
-    /// Sends requests no closer than `interval` apart (an answer's latency counts towards it).
-    struct Pace {
-        let clock: RuntimeClock
-        var last: Date?
-
-        mutating func next() {
-            if let last {
-                let wait = InventoryEventLookup.interval - clock.now().timeIntervalSince(last)
-                if wait > 0 { clock.sleep(wait) }
-            }
-            last = clock.now()
-        }
-    }
-
     /// The latest events of one instance, newer than the last run's.
-    func lookup(instance: String, client: AWSClient, pace: inout Pace, latest: inout [String: String]) throws {
+    func lookup(instance: String, client: AWSClient, pace: inout RequestPace, latest: inout [String: String]) throws {
         var token: String?
         var fetched = 0
         let key = "\(account.id)/\(region)/\(instance)"
@@ -107,10 +101,7 @@ struct InventoryEventLookup: Sendable {
                 body["StartTime"] = Int(date.timeIntervalSince1970) - Self.overlapSeconds
             }
             if let token { body["NextToken"] = token }
-            pace.next()
-            let requestedAt = clock.now()
-            let response = try client.json(target: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
-                                           operation: "LookupEvents", body: body)
+            let (response, requestedAt) = try paced(client: client, pace: &pace, body: body)
             try store.store(response.body, service: "cloudtrail", operation: "LookupEvents", account: account.id, region: region,
                             parameters: ["ResourceName": instance, "StartTime": lookupSince[key] ?? ""], status: response.status,
                             requestedAt: requestedAt, json: true)
@@ -126,5 +117,28 @@ struct InventoryEventLookup: Sendable {
             token = json?["NextToken"] as? String
         } while token != nil && fetched < lookupEvents
         if latest[key] == nil, let since = lookupSince[key] { latest[key] = since }
+    }
+
+    /// One LookupEvents request at the pace; a throttled answer slows the pace and
+    /// is sent again, up to `throttledAttempts` times.
+    func paced(client: AWSClient, pace: inout RequestPace, body: [String: Any]) throws -> (HTTPResponse, Date) {
+        var throttled = 0
+        while true {
+            pace.next()
+            let requestedAt = clock.now()
+            do {
+                let response = try client.json(target: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+                                               operation: "LookupEvents", body: body)
+                pace.passed()
+                return (response, requestedAt)
+            } catch let error as AWSServiceError where error.isThrottling && throttled + 1 < Self.throttledAttempts {
+                throttled += 1
+                pace.throttled()
+                logger.info("LookupEvents throttled; slowing down", metadata: [
+                    "account": "\(account.id)", "region": "\(region)", "interval_s": "\(String(format: "%.2f", pace.interval))",
+                    "attempt": "\(throttled)",
+                ])
+            }
+        }
     }
 }
