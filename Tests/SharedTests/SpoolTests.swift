@@ -117,6 +117,23 @@ import Testing
         #expect(RunID("nonsense") == nil)
     }
 
+    /// Within a second, names sort by millisecond; names made one after the other in one process sort in
+    /// the order they were made, even in the same millisecond and whatever the random part draws.
+    @Test func runIDsOfOneSecondSortInTheOrderTheyWereMade() throws {
+        let second = UTCDate.parseISO8601("2026-11-28T10:15:00Z")!
+        let early = RunID.orderedSuffix(second.addingTimeInterval(0.100), random: 0x3f_ffff)
+        let later = RunID.orderedSuffix(second.addingTimeInterval(0.900), random: 0)
+        #expect(early >> 22 == 100 && later >> 22 == 900)
+        #expect(early < later)
+        var previous = RunID(date: second.addingTimeInterval(0.5))
+        for n in 0..<200 {
+            let next = RunID(date: second.addingTimeInterval(0.5))   // the same millisecond every time
+            #expect(previous < next, "name \(n)")
+            #expect(next.value.hasPrefix("20261128T101500Z-"))
+            previous = next
+        }
+    }
+
     @Test func ndjsonPairsAreReadFromAnOffsetAndBrokenFilesAreReported() throws {
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
