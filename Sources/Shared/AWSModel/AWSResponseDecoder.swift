@@ -29,8 +29,7 @@ public struct AWSResponseDecoder: Sendable {
             }
             return try xml(start, shape: output, service: s, what: what)
         case "json", "rest-json":
-            let trimmed = body.filter { $0 != 32 && $0 != 10 && $0 != 13 && $0 != 9 }
-            if trimmed.isEmpty { return .object([]) }
+            if body.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) { return .object([]) }
             let value: JSONValue
             do {
                 value = try JSONValueParser.parse(Array(body))

@@ -19,7 +19,8 @@ import Foundation
 /// run transformed late) only writes its daily documents; the same run again
 /// (after an interruption) sends what it sent the first time.
 struct InventoryChangeTracker {
-    let folder: URL
+    /// `state/inventory-current/`: one `InventoryUnitState` per account and region.
+    let states: UnitStateFolder<InventoryUnitState>
     let currentIndex: String
     let changesStem: String
     let events: ResourceEventIndex
@@ -27,7 +28,7 @@ struct InventoryChangeTracker {
     static let stateVersion = 1
 
     init(layout: SpoolLayout, naming: IndexNaming, events: ResourceEventIndex) {
-        folder = layout.state.appendingPathComponent("inventory-current", isDirectory: true)
+        states = UnitStateFolder(layout.state.appendingPathComponent("inventory-current", isDirectory: true), version: Self.stateVersion)
         currentIndex = naming.currentIndex
         changesStem = naming.changesStem
         self.events = events
@@ -154,46 +155,28 @@ struct InventoryChangeTracker {
 
     // MARK: state files
 
-    private func url(account: String, region: String) -> URL {
-        folder.appendingPathComponent("\(account)-\(region).json")
-    }
-
     func load(account: String, region: String) throws -> InventoryUnitState? {
-        try CheckpointStore<InventoryUnitState>(url: url(account: account, region: region), version: Self.stateVersion).load()
+        try states.load(account: account, region: region)
     }
 
     func save(_ state: InventoryUnitState, account: String, region: String) throws {
-        try CheckpointStore<InventoryUnitState>(url: url(account: account, region: region), version: Self.stateVersion).save(state)
+        try states.save(state, account: account, region: region)
     }
 
-    /// States written while a run is transformed, put in place only once its NDJSON is committed.
-    var pendingFolder: URL { folder.appendingPathComponent(".pending", isDirectory: true) }
-
-    /// Writes a unit's next state aside (not read by anyone until `promotePending`), so a run of
-    /// thousands of units does not hold their states in memory until its NDJSON is committed.
+    /// Writes a unit's next state aside until the run's NDJSON is committed (see `UnitStateFolder`).
     func savePending(_ state: InventoryUnitState, account: String, region: String) throws {
-        try CheckpointStore<InventoryUnitState>(url: pendingFolder.appendingPathComponent("\(account)-\(region).json"), version: Self.stateVersion)
-            .save(state)
+        try states.savePending(state, account: account, region: region)
     }
 
-    /// Puts a state written by `savePending` in place (one rename).
     func promotePending(account: String, region: String) throws {
-        let name = "\(account)-\(region).json"
-        try SpoolFiles.rename(pendingFolder.appendingPathComponent(name), to: url(account: account, region: region))
+        try states.promotePending(account: account, region: region)
     }
 
-    /// Removes the folder `savePending` wrote into once every state in it has been promoted
-    /// (`rmdir`: a folder that still holds something is left for `removeTemporaries`).
     func removeEmptyPendingFolder() {
-        _ = rmdir(pendingFolder.path)
+        states.removeEmptyPendingFolder()
     }
 
-    /// Removes what an interrupted run left half-written (transform holds its lock, so none is being written).
     func removeTemporaries() {
-        // States an interrupted run wrote aside never took effect: that run is transformed again.
-        try? FileManager.default.removeItem(at: pendingFolder)
-        for name in SpoolFiles.temporaries(folder) {
-            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
-        }
+        states.removeTemporaries()
     }
 }

@@ -28,9 +28,6 @@ struct InventoryEventLookup: Sendable {
     static let interval: TimeInterval = 0.5
     /// The slowest pace after throttled answers (someone else using the quota).
     static let slowestInterval: TimeInterval = 8
-    /// Throttled answers in a row for one request before it is given up (the
-    /// pace doubles after each, so these span about half a minute).
-    static let throttledAttempts = 8
 
     /// The lookups running on their thread.
     final class Running: Sendable {
@@ -120,7 +117,8 @@ struct InventoryEventLookup: Sendable {
     }
 
     /// One LookupEvents request at the pace; a throttled answer slows the pace and
-    /// is sent again, up to `throttledAttempts` times.
+    /// is sent again, `aws.max_retries` times at most (the pace doubles each time:
+    /// with the default 5, the last try comes about 23 s after the first).
     func paced(client: AWSClient, pace: inout RequestPace, body: [String: Any]) throws -> (HTTPResponse, Date) {
         var throttled = 0
         while true {
@@ -131,7 +129,7 @@ struct InventoryEventLookup: Sendable {
                                                operation: "LookupEvents", body: body)
                 pace.passed()
                 return (response, requestedAt)
-            } catch let error as AWSServiceError where error.isThrottling && throttled + 1 < Self.throttledAttempts {
+            } catch let error as AWSServiceError where error.isThrottling && throttled < access.retry.maxRetries {
                 throttled += 1
                 pace.throttled()
                 logger.info("LookupEvents throttled; slowing down", metadata: [

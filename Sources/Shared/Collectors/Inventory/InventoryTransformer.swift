@@ -8,19 +8,14 @@ import Logging
 public final class InventoryTransformer: RawRunTransform {
     public static let collector = InventoryFetcher.collector
 
-    /// `state/inventory-events.json`: the last CloudTrail events known per instance.
-    public struct EventsState: Codable, Sendable {
-        public var instances: [String: [String]] = [:]
-        public init() {}
-    }
-
     public let layout: SpoolLayout
     let naming: IndexNaming
     let maxFileBytes: Int
     let eventsPerInstance: Int
     public let clock: RuntimeClock
     let logger: Logger
-    let eventsStore: CheckpointStore<EventsState>
+    /// The last CloudTrail events known per instance, one file per account and region.
+    let eventState: InventoryEventState
     /// The monitoring section: each run is joined with the monitoring run closest to it.
     let monitoring: MonitoringSettings?
     /// Built on first use: runs without answers to decode do not pay for reading the shape table.
@@ -35,13 +30,12 @@ public final class InventoryTransformer: RawRunTransform {
         self.eventsPerInstance = eventsPerInstance
         self.clock = context.clock
         self.logger = context.logger
-        self.eventsStore = CheckpointStore(layout: context.layout, name: "inventory-events")
+        self.eventState = InventoryEventState(layout: context.layout)
         self.monitoring = monitoring
         self.workers = context.config.transform.workers
     }
 
     public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {
-        let updateEvents = !replay
         let run = try RawRunManifest.read(runFolder: runFolder)
         let collectedAt = RunID(run.runId)?.date ?? clock.now()
         let day = UTCDate.parts(collectedAt)
@@ -66,11 +60,8 @@ public final class InventoryTransformer: RawRunTransform {
             guard let account = failure.account, let region = failure.region else { continue }
             units["\(account)/\(region)", default: UnitEntries(account: account, region: region)].failedCalls.insert(failure.call)
         }
-        var eventsState = try eventsStore.load() ?? EventsState()
-        var events: [String: [JSONValue]] = [:]
-        for (key, list) in eventsState.instances {
-            events[key] = list.compactMap { try? JSONValueParser.parse(Array($0.utf8)) }
-        }
+        eventState.units.removeTemporaries()
+        let legacyEvents = try eventState.legacyByUnit()
         let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
         // The current-state index and the change feed follow regular runs only (see InventoryChangeTracker).
         let tracker = replay ? nil : InventoryChangeTracker(layout: layout, naming: naming, events: ResourceEventIndex(layout: layout))
@@ -79,7 +70,7 @@ public final class InventoryTransformer: RawRunTransform {
             try NDJSONOutput(layout: layout, collector: Collector.inventoryChanges.name, baseName: outputName, maxFileBytes: maxFileBytes)
         }
         var states: [(account: String, region: String)] = []
-        var seenInstances = Set<String>()
+        var eventUnits: [(account: String, region: String)] = []
         do {
             var monitoringOutcome: MonitoringOutcome?
             if let monitoring {
@@ -97,15 +88,13 @@ public final class InventoryTransformer: RawRunTransform {
             // for any number of workers.
             let keys = units.keys.sorted()
             _ = decoder   // built once, before the workers read it
-            let work = UnitWork(transformer: self, units: keys.map { units[$0]! }, events: Self.eventsByUnit(events),
+            let work = UnitWork(transformer: self, units: keys.map { units[$0]! }, legacyEvents: legacyEvents,
                                 runFolder: runFolder, runID: run.runId, replay: replay, collectedAt: collectedAt, index: index,
                                 accountNames: accountNames, monitoring: monitoringOutcome, tracker: tracker)
-            events = [:]
             try OrderedWorkers.run(count: keys.count, workers: workers, ahead: workers, produce: { work.run($0) }) { _, result in
                 let unit = try result.get()
                 report.merge(unit.report)
-                for (key, list) in unit.events { events[key] = list }
-                seenInstances.formUnion(unit.seenInstances)
+                if unit.eventsPending { eventUnits.append((unit.account, unit.region)) }
                 try output.write(unit.documents)
                 if let changes = unit.changes {
                     try changesOutput?.write(changes.output)
@@ -127,24 +116,11 @@ public final class InventoryTransformer: RawRunTransform {
             try tracker?.promotePending(account: unit.account, region: unit.region)
         }
         tracker?.removeEmptyPendingFolder()
-        if updateEvents {
-            eventsState.instances = [:]
-            for key in seenInstances { eventsState.instances[key] = (events[key] ?? []).map(\.jsonText) }
-            try eventsStore.save(eventsState)
+        if !replay {
+            try eventState.promote(eventUnits)
         }
         report.add("files")
         logger.info("inventory run transformed", metadata: ["run": "\(run.runId)", "units": "\(units.count)", "index": "\(index)"])
-    }
-
-    /// The last events of every instance, by unit (`<account>/<region>`), so each unit's builder gets only its own.
-    static func eventsByUnit(_ events: [String: [JSONValue]]) -> [String: [String: [JSONValue]]] {
-        var byUnit: [String: [String: [JSONValue]]] = [:]
-        for (key, list) in events {
-            let parts = key.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count == 3 else { continue }
-            byUnit["\(parts[0])/\(parts[1])", default: [:]][key] = list
-        }
-        return byUnit
     }
 
     /// What one unit gives the run: its documents, its changes, its instances' events, its problems.
@@ -153,8 +129,8 @@ public final class InventoryTransformer: RawRunTransform {
         let region: String
         var report: RunReport
         var documents: [UInt8] = []
-        var events: [String: [JSONValue]] = [:]
-        var seenInstances: [String] = []
+        /// Its instances' events were written aside (promoted once the NDJSON is committed).
+        var eventsPending = false
         var changes: InventoryChangeTracker.Outcome?
     }
 
@@ -164,7 +140,8 @@ public final class InventoryTransformer: RawRunTransform {
     struct UnitWork: @unchecked Sendable {
         let transformer: InventoryTransformer
         let units: [UnitEntries]
-        let events: [String: [String: [JSONValue]]]
+        /// `state/inventory-events.json` of earlier versions, by unit, when it is still there.
+        let legacyEvents: [String: InventoryEventState.Unit]?
         let runFolder: URL
         let runID: String
         let replay: Bool
@@ -184,7 +161,8 @@ public final class InventoryTransformer: RawRunTransform {
             let data = try transformer.decodedUnit(entries, runFolder: runFolder, runID: runID, replay: replay, report: &unit.report)
             var builder = InventoryDocumentBuilder(data: data, accountName: accountNames[data.account], runID: runID,
                                                    collectedAt: UTCDate.iso8601(collectedAt), index: index,
-                                                   events: events["\(data.account)/\(data.region)"] ?? [:],
+                                                   events: try transformer.eventState.load(account: data.account, region: data.region,
+                                                                                           legacy: legacyEvents),
                                                    eventsPerInstance: transformer.eventsPerInstance, monitoring: monitoring)
             builder.build()
             if monitoring != nil {
@@ -192,9 +170,12 @@ public final class InventoryTransformer: RawRunTransform {
                 unit.report.add("not_monitored", Int64(builder.monitoringCounts.notMonitored))
                 unit.report.add("monitoring_unknown", Int64(builder.monitoringCounts.unknown))
             }
-            unit.events = builder.events
-            for (instance, _) in data.instances {
-                if let id = instance["InstanceId"]?.stringValue { unit.seenInstances.append("\(data.account)/\(data.region)/\(id)") }
+            if !replay {
+                let seen = data.instances.compactMap { instance, _ in
+                    instance["InstanceId"]?.stringValue.map { "\(data.account)/\(data.region)/\($0)" }
+                }
+                unit.eventsPending = try transformer.eventState.savePending(builder.events, instances: seen,
+                                                                            account: data.account, region: data.region)
             }
             unit.documents = builder.output
             unit.report.add("documents", Int64(builder.documents))
