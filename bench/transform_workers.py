@@ -101,7 +101,8 @@ def s3_spool(args, work: Path) -> Path:
         for i in range(args.s3_objects):
             backend.put_object(bucket, f"logs/{i % 97:02d}/2026/11/{i % 30 + 1:02d}/part-{i:07d}.json.gz", b"z" * (i % 7), disable_notification=True)
         env = clean_env(work, url) | {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-        fetch(work, {"aws": {"region": "us-east-1", "timeout_seconds": 120}, "s3": {"buckets": [bucket]}}, "s3", env)
+        fetch(work, {"aws": {"region": "us-east-1", "timeout_seconds": 120}, "inventory": {"accounts": ["123456789012"], "regions": ["us-east-1"]},
+                     "s3": {"buckets": [bucket]}}, "s3", env)
     finally:
         server.stop()
     return work / "spool"

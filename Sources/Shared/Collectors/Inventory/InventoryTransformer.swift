@@ -91,7 +91,9 @@ public final class InventoryTransformer: RawRunTransform {
             let work = UnitWork(transformer: self, units: keys.map { units[$0]! }, legacyEvents: legacyEvents,
                                 runFolder: runFolder, runID: run.runId, replay: replay, collectedAt: collectedAt, index: index,
                                 accountNames: accountNames, monitoring: monitoringOutcome, tracker: tracker)
-            try OrderedWorkers.run(count: keys.count, workers: workers, ahead: workers, produce: { work.run($0) }) { _, result in
+            // Units differ widely in size (an account's home region holds most of it): with room for a few results
+            // waiting, a worker goes on past a big unit instead of stopping until the writer has it.
+            try OrderedWorkers.run(count: keys.count, workers: workers, ahead: 4 * workers, produce: { work.run($0) }) { _, result in
                 let unit = try result.get()
                 report.merge(unit.report)
                 if unit.eventsPending { eventUnits.append((unit.account, unit.region)) }
