@@ -65,6 +65,68 @@ import Testing
         let error = #expect(throws: CloudspoolError.self) { try split("", chunk: 4) }
         #expect(error?.message == "not a CloudTrail log file: it is empty")
     }
+
+    /// What `feedScanned` hands over with a record, as text: its members, or the failure's reason and offset.
+    func scannedSplit(_ text: String, chunk: Int) throws -> [String] {
+        var splitter = JSONRecordsSplitter()
+        var out: [String] = []
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            let end = min(i + chunk, bytes.count)
+            try bytes[i..<end].withUnsafeBytes { raw in
+                try splitter.feedScanned(raw) { record, scanned in out.append(Self.describe(record, scanned)) }
+            }
+            i = end
+        }
+        try splitter.finish()
+        return out
+    }
+
+    static func describe(_ record: UnsafeRawBufferPointer, _ scanned: JSONRecordsSplitter.Scanned) -> String {
+        let text = String(decoding: record, as: UTF8.self)
+        switch scanned {
+        case .success(let members):
+            let bytes = Array(record)
+            return text + " -> " + members.map { "\(String(decoding: bytes[$0.key], as: UTF8.self))=\(String(decoding: bytes[$0.value], as: UTF8.self)):\($0.kind)" }
+                .joined(separator: ";")
+        case .failure(let failure):
+            return text + " -> invalid: \(failure.reason) at \(failure.offset)"
+        }
+    }
+
+    /// The one-pass scan (record found and validated at once) gives, at every chunk boundary, the same records,
+    /// members and failures as validating each record after it is delimited; invalid records (a bad escape, a
+    /// control character, a bad literal or number, a missing comma) are delimited by their braces and handed over
+    /// with their failure, and the records after them go on.
+    @Test func scannedRecordsEqualAValidationAfterTheSplit() throws {
+        let records = Self.records + [
+            #"{"eventID":"bad-escape","x":"\q"}"#,
+            "{\"eventID\":\"control\",\"x\":\"a\u{01}b\"}",
+            #"{"eventID":"bad-literal","readOnly":tru}"#,
+            #"{"eventID":"bad-number","n":01,"m":[1e5,-0.5,2E+3]}"#,
+            #"{"eventID":"no-comma" "x":1}"#,
+            #"{"eventID":"unicode","x":"\u00e9\ud83d\ude80 été","y":[true,false,null,{}]}"#,
+            #"{"eventID":"last","n":12345}"#,
+        ]
+        let document = #"{"Records":["# + records.joined(separator: ",\n ") + "]}"
+        let expected = records.map { text -> String in
+            let bytes = Array(text.utf8)
+            return bytes.withUnsafeBytes { raw in
+                var members: [JSONObjectScanner.Member] = []
+                do throws(JSONObjectScanner.Failure) {
+                    try JSONObjectScanner.members(of: raw, into: &members)
+                    return Self.describe(raw, .success(members))
+                } catch {
+                    return Self.describe(raw, .failure(error))
+                }
+            }
+        }
+        #expect(expected.filter { $0.contains("-> invalid:") }.count == 5)
+        for chunk in 1...document.utf8.count {
+            #expect(try scannedSplit(document, chunk: chunk) == expected, "chunk size \(chunk)")
+        }
+    }
 }
 
 @Suite struct JSONObjectScannerTests {

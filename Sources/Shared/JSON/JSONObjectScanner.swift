@@ -24,6 +24,8 @@ public struct JSONObjectScanner {
     public struct Failure: Error, Sendable {
         public let offset: Int
         public let reason: String
+        /// The bytes ran out before the object was complete: more of the stream may complete it.
+        public var truncated = false
     }
 
     /// Scans `bytes`, which must hold exactly one JSON object (surrounding whitespace allowed).
@@ -37,44 +39,68 @@ public struct JSONObjectScanner {
     /// As `members(of:)`, into `members` (emptied first, its storage kept): a loop over many
     /// objects allocates once.
     public static func members(of bytes: UnsafeRawBufferPointer, into members: inout [Member]) throws(Failure) {
-        members.removeAll(keepingCapacity: true)
         var scanner = Cursor(p: bytes.bindMemory(to: UInt8.self), i: 0)
         scanner.skipSpace()
-        guard scanner.peek() == 123 else { throw Failure(offset: scanner.i, reason: "a record must be a JSON object") }
-        scanner.i += 1
-        scanner.skipSpace()
-        if scanner.peek() == 125 {
-            scanner.i += 1
-        } else {
-            while true {
-                scanner.skipSpace()
-                guard scanner.peek() == 34 else { throw Failure(offset: scanner.i, reason: "expected a key") }
-                let keyStart = scanner.i + 1
-                try scanner.string()
-                let keyRange = keyStart..<(scanner.i - 1)
-                scanner.skipSpace()
-                guard scanner.peek() == 58 else { throw Failure(offset: scanner.i, reason: "expected ':'") }
-                scanner.i += 1
-                scanner.skipSpace()
-                let valueStart = scanner.i
-                let kind = try scanner.value(depth: 1)
-                members.append(Member(key: keyRange, value: valueStart..<scanner.i, kind: kind))
-                scanner.skipSpace()
-                let c = scanner.peek()
-                if c == 44 { scanner.i += 1; continue }
-                if c == 125 { scanner.i += 1; break }
-                throw Failure(offset: scanner.i, reason: "expected ',' or '}'")
-            }
-        }
+        try scanner.object(into: &members, base: 0)
         scanner.skipSpace()
         guard scanner.i == bytes.count else { throw Failure(offset: scanner.i, reason: "data after the end of the object") }
+    }
+
+    /// Scans the object that starts at `start` in `bytes`, which may go on after it (the rest of a
+    /// stream); returns where the object ends. Member ranges and failure offsets are relative to
+    /// `start`. A failure with `truncated` set means the bytes ran out first.
+    public static func object(in bytes: UnsafeBufferPointer<UInt8>, at start: Int, into members: inout [Member]) throws(Failure) -> Int {
+        var scanner = Cursor(p: bytes, i: start)
+        do {
+            try scanner.object(into: &members, base: start)
+        } catch {
+            throw Failure(offset: error.offset - start, reason: error.reason, truncated: scanner.reachedEnd)
+        }
+        return scanner.i
     }
 
     private struct Cursor {
         let p: UnsafeBufferPointer<UInt8>
         var i: Int
+        /// Set when the scan needed a byte past the end: whatever it throws then is about missing bytes.
+        var reachedEnd = false
 
-        @inline(__always) func peek() -> UInt8 { i < p.count ? p[i] : 0 }
+        @inline(__always) mutating func peek() -> UInt8 {
+            if i < p.count { return p[i] }
+            reachedEnd = true
+            return 0
+        }
+
+        /// The object at `i` (its `{`), with each top-level member's ranges, less `base`, in `members`.
+        mutating func object(into members: inout [Member], base: Int) throws(Failure) {
+            members.removeAll(keepingCapacity: true)
+            guard peek() == 123 else { throw Failure(offset: i, reason: "a record must be a JSON object") }
+            i += 1
+            skipSpace()
+            if peek() == 125 {
+                i += 1
+                return
+            }
+            while true {
+                skipSpace()
+                guard peek() == 34 else { throw Failure(offset: i, reason: "expected a key") }
+                let keyStart = i + 1
+                try string()
+                let keyRange = (keyStart - base)..<(i - 1 - base)
+                skipSpace()
+                guard peek() == 58 else { throw Failure(offset: i, reason: "expected ':'") }
+                i += 1
+                skipSpace()
+                let valueStart = i
+                let kind = try value(depth: 1)
+                members.append(Member(key: keyRange, value: (valueStart - base)..<(i - base), kind: kind))
+                skipSpace()
+                let c = peek()
+                if c == 44 { i += 1; continue }
+                if c == 125 { i += 1; return }
+                throw Failure(offset: i, reason: "expected ',' or '}'")
+            }
+        }
 
         @inline(__always) mutating func skipSpace() {
             while i < p.count {
@@ -128,12 +154,16 @@ public struct JSONObjectScanner {
                 try number()
                 return .number
             default:
+                if i >= p.count { reachedEnd = true }
                 throw Failure(offset: i, reason: i >= p.count ? "the record ends early" : "unexpected character")
             }
         }
 
         mutating func literal(_ word: [UInt8]) throws(Failure) {
-            guard i + word.count <= p.count else { throw Failure(offset: i, reason: "the record ends early") }
+            guard i + word.count <= p.count else {
+                reachedEnd = true
+                throw Failure(offset: i, reason: "the record ends early")
+            }
             for k in 0..<word.count where p[i + k] != word[k] {
                 throw Failure(offset: i, reason: "invalid literal")
             }
@@ -143,7 +173,10 @@ public struct JSONObjectScanner {
         mutating func number() throws(Failure) {
             let start = i
             if peek() == 45 { i += 1 }
-            guard i < p.count else { throw Failure(offset: start, reason: "invalid number") }
+            guard i < p.count else {
+                reachedEnd = true
+                throw Failure(offset: start, reason: "invalid number")
+            }
             if p[i] == 48 {
                 i += 1
             } else if p[i] >= 49 && p[i] <= 57 {
@@ -155,14 +188,20 @@ public struct JSONObjectScanner {
                 i += 1
                 let digits = i
                 while i < p.count && p[i] >= 48 && p[i] <= 57 { i += 1 }
-                guard i > digits else { throw Failure(offset: start, reason: "invalid number") }
+                guard i > digits else {
+                    if i >= p.count { reachedEnd = true }
+                    throw Failure(offset: start, reason: "invalid number")
+                }
             }
             if peek() == 101 || peek() == 69 {
                 i += 1
                 if peek() == 43 || peek() == 45 { i += 1 }
                 let digits = i
                 while i < p.count && p[i] >= 48 && p[i] <= 57 { i += 1 }
-                guard i > digits else { throw Failure(offset: start, reason: "invalid number") }
+                guard i > digits else {
+                    if i >= p.count { reachedEnd = true }
+                    throw Failure(offset: start, reason: "invalid number")
+                }
             }
         }
 
@@ -183,7 +222,10 @@ public struct JSONObjectScanner {
                     case 34, 92, 47, 98, 102, 110, 114, 116:
                         i += 2
                     case 117:
-                        guard i + 5 < p.count else { throw Failure(offset: i, reason: "invalid \\u escape") }
+                        guard i + 5 < p.count else {
+                            reachedEnd = true
+                            throw Failure(offset: i, reason: "invalid \\u escape")
+                        }
                         for k in 2...5 {
                             let h = p[i + k]
                             guard (h >= 48 && h <= 57) || (h >= 65 && h <= 70) || (h >= 97 && h <= 102) else {
@@ -199,6 +241,7 @@ public struct JSONObjectScanner {
                 if c < 32 { throw Failure(offset: i, reason: "control character inside a string") }
                 i += 1
             }
+            reachedEnd = true
             throw Failure(offset: start, reason: "unterminated string")
         }
     }

@@ -6,6 +6,13 @@
 /// with each complete record (an object's bytes, `{` to `}`), and `finish()`
 /// checks that the document was complete. Other top-level keys are skipped.
 /// Structure errors throw `CloudspoolError(.format)` saying where.
+///
+/// Each record is validated in the same pass that finds its end
+/// (`JSONObjectScanner`), and `feedScanned` hands over its members with it,
+/// so the bytes of a record are scanned once. A record the validating scan
+/// rejects is still delimited (by its braces, as CloudTrail's writer would)
+/// and handed over with the failure, so one bad record does not stop the file;
+/// so is a record that straddles two chunks, validated once it is complete.
 public struct JSONRecordsSplitter {
     private enum Phase {
         case start, beforeKey, inKey, afterKey, beforeValue
@@ -26,6 +33,8 @@ public struct JSONRecordsSplitter {
     private var key: [UInt8] = []
     private var keyEscaped = false
     private var sawArray = false
+    /// The members of the record being emitted (storage reused from record to record).
+    private var members: [JSONObjectScanner.Member] = []
     private var consumedTotal: Int64 = 0
     /// Records emitted so far.
     public private(set) var recordCount = 0
@@ -43,7 +52,15 @@ public struct JSONRecordsSplitter {
     @inline(__always)
     private static func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 10 || c == 13 || c == 9 }
 
+    /// A record's top-level members, or why it is not valid JSON (offsets relative to the record).
+    public typealias Scanned = Result<[JSONObjectScanner.Member], JSONObjectScanner.Failure>
+
     public mutating func feed(_ chunk: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try feedScanned(chunk) { record, _ in try emit(record) }
+    }
+
+    /// As `feed`, handing over each record with the result of its validating scan.
+    public mutating func feedScanned(_ chunk: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer, Scanned) throws -> Void) throws {
         buffer.append(contentsOf: chunk)
         try scan(emit: emit)
         // Drop what is consumed; keep the record (or token) in progress.
@@ -70,7 +87,7 @@ public struct JSONRecordsSplitter {
         }
     }
 
-    private mutating func scan(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+    private mutating func scan(emit: (UnsafeRawBufferPointer, Scanned) throws -> Void) throws {
         let count = buffer.count
         var i = position
         defer { position = i }
@@ -162,13 +179,32 @@ public struct JSONRecordsSplitter {
                 guard phase == .arrayBeforeElement else { position = i; throw fail("expected ',' between records") }
                 guard c == UInt8(ascii: "{") else { position = i; throw fail("a record is not a JSON object") }
                 recordStart = i
+                phase = .inRecord
+                // Validate the record and find its end in one scan; most records are whole in the buffer.
+                var members = self.members
+                self.members = []
+                let start = i
+                let scanned = buffer.withUnsafeBufferPointer { p -> Result<Int, JSONObjectScanner.Failure> in
+                    do throws(JSONObjectScanner.Failure) {
+                        return .success(try JSONObjectScanner.object(in: p, at: start, into: &members))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+                if case .success(let end) = scanned {
+                    try emitRecord(end: end, scanned: .success(members), emit: emit)
+                    self.members = members
+                    i = end
+                    continue
+                }
+                self.members = members
+                // Not whole in the buffer yet, or not valid JSON: delimit it by its braces, then validate it again.
                 depth = 1
                 inString = false
                 escaped = false
-                phase = .inRecord
                 i += 1
             case .inRecord:
-                // The hot loop: find the end of the record.
+                // A record the one-pass scan could not take: find its end by its braces (strings skipped).
                 let end: Int? = buffer.withUnsafeBufferPointer { p -> Int? in
                     var j = i
                     var depth = self.depth
@@ -210,19 +246,36 @@ public struct JSONRecordsSplitter {
                     return nil
                 }
                 if let end {
-                    let length = end - recordStart
-                    largestRecord = max(largestRecord, length)
-                    recordCount += 1
-                    try buffer.withUnsafeBytes { raw in
-                        try emit(UnsafeRawBufferPointer(rebasing: raw[recordStart..<end]))
+                    var members = self.members
+                    self.members = []
+                    let start = recordStart
+                    let scanned: Scanned = buffer.withUnsafeBytes { raw -> Scanned in
+                        do throws(JSONObjectScanner.Failure) {
+                            try JSONObjectScanner.members(of: UnsafeRawBufferPointer(rebasing: raw[start..<end]), into: &members)
+                            return .success(members)
+                        } catch {
+                            return .failure(error)
+                        }
                     }
-                    phase = .arrayAfterElement
+                    try emitRecord(end: end, scanned: scanned, emit: emit)
+                    if case .success(let kept) = scanned { self.members = kept }
                 }
             case .done:
                 if Self.isSpace(c) { i += 1; continue }
                 position = i
                 throw fail("unexpected data after the end of the document")
             }
+        }
+    }
+
+    /// Hands the record from `recordStart` to `end` to `emit` and moves on to the next element.
+    private mutating func emitRecord(end: Int, scanned: Scanned, emit: (UnsafeRawBufferPointer, Scanned) throws -> Void) throws {
+        largestRecord = max(largestRecord, end - recordStart)
+        recordCount += 1
+        phase = .arrayAfterElement
+        let start = recordStart
+        try buffer.withUnsafeBytes { raw in
+            try emit(UnsafeRawBufferPointer(rebasing: raw[start..<end]), scanned)
         }
     }
 }

@@ -71,9 +71,33 @@ public struct CloudTrailDocumentBuilder: Sendable {
         do {
             try JSONObjectScanner.members(of: record, into: &scratch.members)
         } catch {
-            throw Rejection(reason: "record is not valid JSON: \(error.reason) at byte \(error.offset)")
+            throw Self.invalid(error)
         }
-        let members = scratch.members
+        try append(record: record, members: scratch.members, fileKey: fileKey, account: account, region: region, provenance: provenance,
+                   to: &out, resourceEvents: &resourceEvents, scratch: &scratch)
+    }
+
+    /// As above, for a record `JSONRecordsSplitter.feedScanned` has already scanned: its bytes are not scanned again.
+    public func append(record: UnsafeRawBufferPointer, scanned: JSONRecordsSplitter.Scanned, fileKey: String, account: String?,
+                       region: String?, provenance: [UInt8] = [], to out: inout [UInt8], resourceEvents: inout [UInt8],
+                       scratch: inout Scratch) throws(Rejection) {
+        switch scanned {
+        case .failure(let error):
+            throw Self.invalid(error)
+        case .success(let members):
+            try append(record: record, members: members, fileKey: fileKey, account: account, region: region, provenance: provenance,
+                       to: &out, resourceEvents: &resourceEvents, scratch: &scratch)
+        }
+    }
+
+    private static func invalid(_ error: JSONObjectScanner.Failure) -> Rejection {
+        Rejection(reason: "record is not valid JSON: \(error.reason) at byte \(error.offset)")
+    }
+
+    /// The documents of a record whose top-level members are known.
+    private func append(record: UnsafeRawBufferPointer, members: [JSONObjectScanner.Member], fileKey: String, account: String?,
+                        region: String?, provenance: [UInt8], to out: inout [UInt8], resourceEvents: inout [UInt8],
+                        scratch: inout Scratch) throws(Rejection) {
         let bytes = record.bindMemory(to: UInt8.self)
         var eventTime: JSONObjectScanner.Member?
         var eventID: JSONObjectScanner.Member?

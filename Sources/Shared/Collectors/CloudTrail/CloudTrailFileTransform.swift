@@ -78,12 +78,12 @@ struct CloudTrailFileTransform: Sendable {
         let provenance = job.provenance
         do {
             try GzipDecoder.decodeFile(job.url, input: { hasher?.update(bufferPointer: $0) }) { chunk in
-                try splitter.feed(chunk) { record in
+                try splitter.feedScanned(chunk) { record, scanned in
                     built.records += 1
                     do {
                         if UTF8Repair.isValid(record) {
-                            try builder.append(record: record, fileKey: job.key, account: job.account, region: job.region, provenance: provenance,
-                                               to: &ndjson, resourceEvents: &built.resourceEvents, scratch: &scratch)
+                            try builder.append(record: record, scanned: scanned, fileKey: job.key, account: job.account, region: job.region,
+                                               provenance: provenance, to: &ndjson, resourceEvents: &built.resourceEvents, scratch: &scratch)
                         } else {
                             // Invalid UTF-8 inside a string: each bad byte becomes U+FFFD, and the record is counted.
                             let fixed = UTF8Repair.repaired(record).bytes
