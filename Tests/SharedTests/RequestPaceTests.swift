@@ -3,22 +3,29 @@ import Testing
 @testable import Shared
 
 @Suite struct RequestPaceTests {
-    /// The first request goes at once, the next ones `fastest` apart; throttled answers double the
-    /// interval up to `slowest`, answers that pass shorten it by a tenth down to `fastest`.
+    /// The first request goes at once and the interval to the second counts from the first answer (that
+    /// request also opened the connection); later intervals count from each send. Throttled answers double
+    /// the interval up to `slowest`, answers that pass shorten it by a tenth down to `fastest`.
     @Test func slowsOnThrottlingAndRecovers() {
         let time = ManualClock(Date(timeIntervalSince1970: 1_000_000))
         var pace = RequestPace(fastest: 0.5, slowest: 8, clock: time.clock)
         pace.next()
         #expect(time.sleeps.isEmpty)
-        time.advance(0.2)   // the answer took 0.2 s: it counts towards the interval
+        time.advance(0.2)   // the first answer, connection and all
+        pace.passed()
         pace.next()
-        #expect(abs(time.sleeps[0] - 0.3) < 1e-6)
-        for _ in 0..<3 { pace.throttled() }
+        #expect(abs(time.sleeps[0] - 0.5) < 1e-6)   // 0.5 s after the first answer
+        time.advance(0.1)   // the second answer took 0.1 s: it counts towards the next interval
+        pace.throttled()
+        #expect(pace.interval == 1)
+        pace.next()
+        #expect(abs(time.sleeps[1] - 0.9) < 1e-6)
+        for _ in 0..<2 { pace.throttled() }
         #expect(pace.interval == 4)
         for _ in 0..<3 { pace.throttled() }
         #expect(pace.interval == 8)
         pace.next()
-        #expect(abs(time.sleeps[1] - 8) < 1e-6)
+        #expect(abs(time.sleeps[2] - 8) < 1e-6)
         for _ in 0..<100 { pace.passed() }
         #expect(pace.interval == 0.5)
     }

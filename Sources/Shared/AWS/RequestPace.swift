@@ -19,6 +19,7 @@ public struct RequestPace: Sendable {
     public private(set) var interval: TimeInterval
     private let clock: RuntimeClock
     private var last: Date?
+    private var answers = 0
 
     public init(fastest: TimeInterval, slowest: TimeInterval, clock: RuntimeClock) {
         precondition(fastest > 0 && slowest >= fastest, "the pace needs 0 < fastest <= slowest")
@@ -39,11 +40,21 @@ public struct RequestPace: Sendable {
 
     /// The request got through: speed up by a tenth, back towards `fastest`.
     public mutating func passed() {
+        answered()
         interval = max(fastest, interval * 0.9)
     }
 
     /// The request was throttled: halve the rate.
     public mutating func throttled() {
+        answered()
         interval = min(slowest, interval * 2)
+    }
+
+    /// The first answer restarts the interval: the first request also opened its connection, so when it was
+    /// sent says little about when AWS counted it (the second, sent `interval` later on the open connection,
+    /// could arrive sooner after it than that).
+    private mutating func answered() {
+        if answers == 0 { last = clock.now() }
+        answers += 1
     }
 }

@@ -67,10 +67,23 @@ struct InventoryEventLookup: Sendable {
                                http: try HTTPClient(configuration: access.http), retry: retry, clock: clock, logger: logger)
         var pace = RequestPace(fastest: Self.interval, slowest: Self.slowestInterval, clock: clock)
         var latest: [String: String] = [:]
-        for instance in instances {
+        for (n, instance) in instances.enumerated() {
             try StopRequest.checkpoint("before the CloudTrail events of \(instance)")
             do {
                 try lookup(instance: instance, client: client, pace: &pace, latest: &latest)
+            } catch let error as AWSServiceError where error.isThrottling {
+                // Throttled at the slowest pace until the retries ran out: someone else takes the quota. Asking for
+                // the other instances would only take minutes each; the next run asks again from the
+                // same starting times.
+                let left = instances.count - n - 1
+                store.recordError("account \(account.id) region \(region): \(error); collected again by the next run"
+                                  + (left > 0 ? " (with the events of the \(left) instance(s) after it, not asked in this run)" : ""),
+                                  retryLater: true, account: account.id, region: region, call: "cloudtrail LookupEvents")
+                for skipped in instances[n...] {
+                    let key = "\(account.id)/\(region)/\(skipped)"
+                    if latest[key] == nil, let since = lookupSince[key] { latest[key] = since }
+                }
+                break
             } catch let error as AWSServiceError {
                 store.recordError("account \(account.id) region \(region): \(error)" + (error.isRetryable ? "; collected again by the next run" : ""),
                                   retryLater: error.isRetryable, account: account.id, region: region, call: "cloudtrail LookupEvents")
