@@ -10,19 +10,24 @@ import Testing
     ]
     static let document = #"{"Records":["# + records.joined(separator: ",\n ") + #"], "other": {"x": [1, "]"]}}"#
 
-    func split(_ text: String, chunk: Int) throws -> [String] {
+    /// Feeds `text` to a new splitter `chunk` bytes at a time, then finishes it.
+    func feedInChunks(_ text: String, chunk: Int, _ feed: (inout JSONRecordsSplitter, UnsafeRawBufferPointer) throws -> Void) throws {
         var splitter = JSONRecordsSplitter()
-        var out: [String] = []
         let bytes = Array(text.utf8)
         var i = 0
         while i < bytes.count {
             let end = min(i + chunk, bytes.count)
-            try bytes[i..<end].withUnsafeBytes { raw in
-                try splitter.feed(raw) { out.append(String(decoding: $0, as: UTF8.self)) }
-            }
+            try bytes[i..<end].withUnsafeBytes { try feed(&splitter, $0) }
             i = end
         }
         try splitter.finish()
+    }
+
+    func split(_ text: String, chunk: Int) throws -> [String] {
+        var out: [String] = []
+        try feedInChunks(text, chunk: chunk) { splitter, raw in
+            try splitter.feed(raw) { out.append(String(decoding: $0, as: UTF8.self)) }
+        }
         return out
     }
 
@@ -68,18 +73,10 @@ import Testing
 
     /// What `feedScanned` hands over with a record, as text: its members, or the failure's reason and offset.
     func scannedSplit(_ text: String, chunk: Int) throws -> [String] {
-        var splitter = JSONRecordsSplitter()
         var out: [String] = []
-        let bytes = Array(text.utf8)
-        var i = 0
-        while i < bytes.count {
-            let end = min(i + chunk, bytes.count)
-            try bytes[i..<end].withUnsafeBytes { raw in
-                try splitter.feedScanned(raw) { record, scanned in out.append(Self.describe(record, scanned)) }
-            }
-            i = end
+        try feedInChunks(text, chunk: chunk) { splitter, raw in
+            try splitter.feedScanned(raw) { record, scanned in out.append(Self.describe(record, scanned)) }
         }
-        try splitter.finish()
         return out
     }
 
