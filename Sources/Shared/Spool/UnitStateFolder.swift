@@ -4,7 +4,7 @@ import Foundation
 /// (`<account>-<region>.json`, each a versioned `CheckpointStore` file).
 ///
 /// A run writes each unit's next state aside into `.pending/` as soon as the
-/// unit is done, and puts them in place (one rename each) only once the NDJSON
+/// unit is done, and puts them in place (`promote`) only once the NDJSON
 /// that carries them is committed: a run of thousands of units never holds
 /// their states in memory, and a run interrupted before its commit leaves the
 /// states as they were, so it is transformed again against the same ones.
@@ -36,23 +36,21 @@ struct UnitStateFolder<State: Codable & Sendable>: Sendable {
         try store(folder.appendingPathComponent(Self.name(account: account, region: region))).save(state)
     }
 
-    /// Where the states written aside wait for `promotePending`.
+    /// Where the states written aside wait for `promote`.
     var pendingFolder: URL { folder.appendingPathComponent(".pending", isDirectory: true) }
 
-    /// Writes the unit's next state aside; nobody reads it until `promotePending`.
+    /// Writes the unit's next state aside; nobody reads it until `promote`.
     func savePending(_ state: State, account: String, region: String) throws {
         try store(pendingFolder.appendingPathComponent(Self.name(account: account, region: region))).save(state)
     }
 
-    /// Puts a state written by `savePending` in place (one rename).
-    func promotePending(account: String, region: String) throws {
-        let name = Self.name(account: account, region: region)
-        try SpoolFiles.rename(pendingFolder.appendingPathComponent(name), to: folder.appendingPathComponent(name))
-    }
-
-    /// Removes the pending folder once every state in it has been promoted
-    /// (`rmdir`: a folder that still holds something is left for `removeTemporaries`).
-    func removeEmptyPendingFolder() {
+    /// Puts the states `savePending` wrote for `units` in place (one rename each), then removes the
+    /// pending folder if that emptied it (`rmdir`: what is left stays for `removeTemporaries`).
+    func promote(_ units: [(account: String, region: String)]) throws {
+        for unit in units {
+            let name = Self.name(account: unit.account, region: unit.region)
+            try SpoolFiles.rename(pendingFolder.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
         _ = rmdir(pendingFolder.path)
     }
 

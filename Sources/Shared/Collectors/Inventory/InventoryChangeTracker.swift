@@ -45,7 +45,7 @@ struct InventoryChangeTracker {
     func process(account: String, region: String, failedCalls: Set<String>, resources: [InventoryResource], summary: InventoryResource?,
                  runID: String, collectedAt: String) throws -> Outcome {
         var outcome = Outcome()
-        let previous = try load(account: account, region: region)
+        let previous = try states.load(account: account, region: region)
         if let previous, previous.runId > runID { return outcome }
         for resource in resources { append(index: currentIndex, id: resource.documentID, document: resource.document, to: &outcome.output) }
         if let summary {
@@ -151,32 +151,5 @@ struct InventoryChangeTracker {
         out.append(contentsOf: "}}\n".utf8)
         document.write(to: &out)
         out.append(10)
-    }
-
-    // MARK: state files
-
-    func load(account: String, region: String) throws -> InventoryUnitState? {
-        try states.load(account: account, region: region)
-    }
-
-    func save(_ state: InventoryUnitState, account: String, region: String) throws {
-        try states.save(state, account: account, region: region)
-    }
-
-    /// Writes a unit's next state aside until the run's NDJSON is committed (see `UnitStateFolder`).
-    func savePending(_ state: InventoryUnitState, account: String, region: String) throws {
-        try states.savePending(state, account: account, region: region)
-    }
-
-    func promotePending(account: String, region: String) throws {
-        try states.promotePending(account: account, region: region)
-    }
-
-    func removeEmptyPendingFolder() {
-        states.removeEmptyPendingFolder()
-    }
-
-    func removeTemporaries() {
-        states.removeTemporaries()
     }
 }

@@ -58,10 +58,7 @@ struct InventoryEventState: Sendable {
 
     /// Once a regular run's NDJSON is committed: its units' events in place, the earlier versions' file gone.
     func promote(_ written: [(account: String, region: String)]) throws {
-        for unit in written {
-            try units.promotePending(account: unit.account, region: unit.region)
-        }
-        units.removeEmptyPendingFolder()
+        try units.promote(written)
         try SpoolFiles.remove(legacy.url)
     }
 }

@@ -65,7 +65,7 @@ public final class InventoryTransformer: RawRunTransform {
         let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
         // The current-state index and the change feed follow regular runs only (see InventoryChangeTracker).
         let tracker = replay ? nil : InventoryChangeTracker(layout: layout, naming: naming, events: ResourceEventIndex(layout: layout))
-        tracker?.removeTemporaries()
+        tracker?.states.removeTemporaries()
         let changesOutput = try tracker.map { _ in
             try NDJSONOutput(layout: layout, collector: Collector.inventoryChanges.name, baseName: outputName, maxFileBytes: maxFileBytes)
         }
@@ -114,10 +114,7 @@ public final class InventoryTransformer: RawRunTransform {
         }
         // Only once the NDJSON that carries them is committed: a run interrupted before this point
         // is transformed again against the same state, with the same changes and ids.
-        for unit in states {
-            try tracker?.promotePending(account: unit.account, region: unit.region)
-        }
-        tracker?.removeEmptyPendingFolder()
+        try tracker?.states.promote(states)
         if !replay {
             try eventState.promote(eventUnits)
         }
@@ -186,7 +183,7 @@ public final class InventoryTransformer: RawRunTransform {
                                                   resources: builder.resources, summary: builder.summaryDocument,
                                                   runID: runID, collectedAt: UTCDate.iso8601(collectedAt))
                 if let state = outcome.state {
-                    try tracker.savePending(state, account: data.account, region: data.region)
+                    try tracker.states.savePending(state, account: data.account, region: data.region)
                 }
                 unit.report.add("changes", Int64(outcome.changes))
                 unit.report.add("current_deletes", Int64(outcome.deletes))
