@@ -28,11 +28,14 @@ let package = Package(
             path: "Sources/CZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // sync_file_range(2) for write-behind of large output (glibc declares it only under _GNU_SOURCE).
+        .target(name: "CFileIO", path: "Sources/CFileIO"),
         .target(
             name: "Shared",
             dependencies: [
                 "CCurl",
                 "CZlib",
+                "CFileIO",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

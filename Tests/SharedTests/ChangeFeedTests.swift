@@ -51,15 +51,26 @@ import Testing
         #"{"eventID":"e7","requestParameters":{"n":-1.5e3,"t":"plain text","list":[[["snap-0123abcd"]]],"alarmNames":["cpu high","disk"]}}"#,
         #"{"eventID":"e8","requestParameters":{"x":"no ids here","y":[1,2,3]},"responseElements":"i-0123abcd"}"#,
         #"{"requestParameters":{"instanceId":"i-0123abcd"}}"#,
+        #"{"eventID":"e10","requestParameters":{"a":"tgw-attach-0123abcd","b":"-0123abcd","c":"i-","d":"","e":"i-0123ABCD","f":"I-0123abcd","g":"i-\#u{301}0123abcd","h":"i-0123abcd\#u{301}","i":"i\#u{301}-0123abcd","j":"i-0123456789abcdef01","k":"eipalloc-0123abcd"}}"#,
+        #"{"eventID":"u1","requestParameters":{"instanceId":"i-1"},"userIdentity":{"arn":17,"userName":"bob","arn":"ignored"},"recipientAccountId":null,"eventName":42,"eventTime":"2026-11-30T10:00:00\u005a","errorCode":7}"#,
+        #"{"eventID":"u\"2","requestParameters":{"instanceId":"i-1"},"userIdentity":{"ar\u006e":"arn:aws:iam::1:user/é\n","principalId":"p"},"awsRegion":"eu-west-1","eventSource":"ec2.amazonaws.com","errorCode":"Client.Unauthorized"}"#,
+        #"{"eventID":"u3","requestParameters":{"instanceId":"i-1"},"userIdentity":"not an object","eventName":{"b":[1.50,true]}}"#,
+        #"{"eventID":"u4","requestParameters":{"instanceId":"i-1"},"userIdentity":{"type":"AWSService","invokedBy":"backup.amazonaws.com"},"recipientAccountId":"222222222222"}"#,
+        #"{"eventID":7,"requestParameters":{"instanceId":"i-1"}}"#,
         "{\n \"eventID\" : \"e9\" ,\n \"requestParameters\" : { \"groupId\" : \"sg-1\" , \"k\" : [ \"eni-0123abcd\" , false ] } }",
     ])
     func bytesReadAsParsed(_ text: String) throws {
         let bytes = Array(text.utf8)
         let parsed = ResourceEvent.compact(try JSONValueParser.parse(bytes), account: "1", region: "r")
-        let read = try bytes.withUnsafeBytes { raw in
-            ResourceEvent.compact(members: try JSONObjectScanner.members(of: raw), of: raw.bindMemory(to: UInt8.self), account: "1", region: "r")
+        var expected: [UInt8] = []
+        parsed?.write(to: &expected)
+        var written: [UInt8] = Array("before ".utf8)
+        let wrote = try bytes.withUnsafeBytes { raw in
+            ResourceEvent.append(members: try JSONObjectScanner.members(of: raw), of: raw.bindMemory(to: UInt8.self), account: "1", region: "r",
+                                 to: &written)
         }
-        #expect(read == parsed)
+        #expect(wrote == (parsed != nil))
+        #expect(String(decoding: written, as: UTF8.self) == "before " + String(decoding: expected, as: UTF8.self))
     }
 
     @Test func idShapes() {

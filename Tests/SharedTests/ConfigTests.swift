@@ -19,6 +19,10 @@ import Testing
         #expect(index.names.cloudtrail == "awscli-trail")
         #expect(index.bulkMaxBytes == 5 << 20)
         #expect(config.retention.rawDays == 30)
+        #expect(config.transform.ndjson.writeBehindBytes == 8 << 20)
+        #expect(config.transform.ndjson.maxFileBytes == 64 << 20)
+        let off = try CloudspoolConfig.parse(yaml: "spool: /s\ntransform: {write_behind_bytes: 0}\n", file: "c.yaml", today: today)
+        #expect(off.transform.ndjson.writeBehindBytes == 0)
     }
 
     @Test func theExampleConfigIsValid() throws {
@@ -45,6 +49,7 @@ import Testing
         ("spool: /s\nindex: {url: 'http://x', auth: basic, username: u}\n", "c.yaml: key 'index.password_file' or password_env is required with auth: basic (never put the password itself in the config)"),
         ("spool: /s\nindex: {url: 'http://x', auth: magic}\n", "c.yaml: key 'index.auth' must be one of none, basic, api_key, aws_sigv4, not 'magic'"),
         ("spool: /s\nindex: {url: 'http://x', bulk_max_bytes: 10}\n", "c.yaml: key 'index.bulk_max_bytes' must be between 1024 and 1073741824, not 10"),
+        ("spool: /s\ntransform: {write_behind_bytes: -1}\n", "c.yaml: key 'transform.write_behind_bytes' must be between 0 and 17179869184, not -1"),
         ("spool: [a\n", "c.yaml: not valid YAML"),
         ("- a\n- b\n", "c.yaml: the document must be a mapping of keys to values"),
     ])

@@ -22,30 +22,46 @@ public enum JSONText {
         while end < bytes.count && end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }
         limit -= end
         guard end > 0, let base = bytes.baseAddress else { return }
-        // Grow geometrically: reserving the exact size on every call would copy a large buffer each time.
-        let needed = out.count + end + 16
-        if out.capacity < needed { out.reserveCapacity(max(needed, out.capacity * 2)) }
-        var runStart = 0
+        // Written in place, not byte by byte through `append`: room for the worst case of a two-byte escape per
+        // byte is added (zeroed) and then cut to what was written. A `\u00XX` escape (a control character other
+        // than \n, \r and \t) takes six bytes: when the rest might then not fit, the room is made again.
         var k = 0
         while k < end {
-            // Most bytes need no escaping: find the next one that does, eight bytes at a time, and copy the run before it.
-            k = ByteScan.quoteBackslashOrControl(base, from: k, end: end)
-            guard k < end else { break }
-            let c = base[k]
-            if k > runStart { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: k - runStart)) }
-            switch c {
-            case 34: out.append(92); out.append(34)
-            case 92: out.append(92); out.append(92)
-            case 10: out.append(92); out.append(110)
-            case 13: out.append(92); out.append(114)
-            case 9: out.append(92); out.append(116)
-            default:
-                out.append(contentsOf: [92, 117, 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
+            let start = out.count
+            let room = 2 * (end - k) + 8
+            // Grow geometrically: reserving the exact size on every call would copy a large buffer each time.
+            if out.capacity < start + room { out.reserveCapacity(max(start + room, out.capacity * 2)) }
+            out.append(contentsOf: repeatElement(0, count: room))
+            var w = start
+            out.withUnsafeMutableBufferPointer { buffer in
+                let d = buffer.baseAddress!
+                while k < end {
+                    // Most bytes need no escaping: find the next one that does, eight bytes at a time, and copy the run before it.
+                    let next = ByteScan.quoteBackslashOrControl(base, from: k, end: end)
+                    if next > k {
+                        (d + w).update(from: base + k, count: next - k)
+                        w += next - k
+                        k = next
+                    }
+                    guard k < end else { return }
+                    let c = base[k]
+                    switch c {
+                    case 34: d[w] = 92; d[w + 1] = 34; w += 2
+                    case 92: d[w] = 92; d[w + 1] = 92; w += 2
+                    case 10: d[w] = 92; d[w + 1] = 110; w += 2
+                    case 13: d[w] = 92; d[w + 1] = 114; w += 2
+                    case 9: d[w] = 92; d[w + 1] = 116; w += 2
+                    default:
+                        guard buffer.count - w >= 6 + 2 * (end - k - 1) else { return }
+                        d[w] = 92; d[w + 1] = 117; d[w + 2] = 48; d[w + 3] = 48
+                        d[w + 4] = hex[Int(c >> 4)]; d[w + 5] = hex[Int(c & 15)]
+                        w += 6
+                    }
+                    k += 1
+                }
             }
-            k += 1
-            runStart = k
+            out.removeLast(out.count - w)
         }
-        if end > runStart { out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: end - runStart)) }
     }
 
     /// A JSON string literal for `text`.

@@ -38,8 +38,8 @@ public struct StageContext: Sendable {
         return aws
     }
 
-    /// The largest raw file transform reads whole.
-    public var maxFileBytes: Int { config.transform.maxFileBytes }
+    /// How transform cuts and writes its NDJSON files.
+    public var ndjson: NDJSONOutput.Settings { config.transform.ndjson }
 }
 
 /// Runs one stage the way every stage runs: load and check the config, take

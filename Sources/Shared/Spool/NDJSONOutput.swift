@@ -1,25 +1,38 @@
 import Foundation
 
 /// The NDJSON files of one transform run: written under `.incoming/transform/`,
-/// split at about `maxFileBytes` (only between input files, so one input's
+/// split at about `settings.maxFileBytes` (only between input files, so one input's
 /// documents stay together), and renamed into `ndjson/<collector>/` by
 /// `commit()` once the whole run is done.
 public final class NDJSONOutput {
+    /// How the files are cut and written.
+    public struct Settings: Sendable {
+        /// A file is closed at the first input boundary past this size.
+        public var maxFileBytes: Int
+        /// Write-behind window in bytes, 0 for none (see ``WriteBehind``).
+        public var writeBehindBytes: Int
+
+        public init(maxFileBytes: Int, writeBehindBytes: Int = 0) {
+            self.maxFileBytes = maxFileBytes
+            self.writeBehindBytes = writeBehindBytes
+        }
+    }
+
     let layout: SpoolLayout
     let collector: String
     let baseName: String
-    let maxFileBytes: Int
+    let settings: Settings
     private var current: OutputFile?
     private var finished: [URL] = []
     private var part = 0
     public private(set) var bytes: Int64 = 0
 
     /// Files are named `<baseName>.<NNNN>.ndjson`.
-    public init(layout: SpoolLayout, collector: String, baseName: String, maxFileBytes: Int) throws {
+    public init(layout: SpoolLayout, collector: String, baseName: String, settings: Settings) throws {
         self.layout = layout
         self.collector = collector
         self.baseName = baseName
-        self.maxFileBytes = maxFileBytes
+        self.settings = settings
         try SpoolFiles.makeDirectory(layout.incoming("transform"))
     }
 
@@ -44,7 +57,7 @@ public final class NDJSONOutput {
 
     /// Starts a new file if the current one is full; call between inputs.
     public func rotateIfFull() throws {
-        if let current, current.bytesWritten >= maxFileBytes {
+        if let current, current.bytesWritten >= settings.maxFileBytes {
             try close(current)
         }
     }
@@ -53,7 +66,8 @@ public final class NDJSONOutput {
         if let current { return current }
         let name = String(format: "%@.%04d.ndjson", baseName, part)
         // Prefixed by the collector while incoming: one transform may write for two collectors with one base name.
-        let file = try OutputFile(creating: layout.incoming("transform").appendingPathComponent("\(collector).\(name)"))
+        let file = try OutputFile(creating: layout.incoming("transform").appendingPathComponent("\(collector).\(name)"),
+                                  writeBehind: settings.writeBehindBytes)
         current = file
         return file
     }

@@ -106,7 +106,8 @@ public enum SpoolFiles {
     }
 }
 
-/// A file being written with `write(2)`, buffered, with explicit `fsync`.
+/// A file being written with `write(2)`, buffered, with explicit `fsync`
+/// and optional write-behind.
 /// The descriptor is closed in `deinit` if the owner forgot.
 public final class OutputFile {
     public let url: URL
@@ -116,9 +117,17 @@ public final class OutputFile {
     /// Bytes handed to `write` so far (buffered ones included).
     public private(set) var bytesWritten: Int64 = 0
 
-    /// Creates (truncating) the file with the spool's file mode.
-    public init(creating url: URL) throws {
+    /// Bytes handed to `write(2)`: where the descriptor's offset is.
+    private var handedOver: Int64 = 0
+    private var writeBehind: WriteBehind
+
+    /// Creates (truncating) the file with the spool's file mode. With a
+    /// `writeBehind` window (bytes), the file is written to disk as it grows
+    /// and its pages leave the page cache once there (see ``WriteBehind``);
+    /// for large files written once and read later by another process.
+    public init(creating url: URL, writeBehind window: Int = 0) throws {
         self.url = url
+        writeBehind = WriteBehind(window: window)
         // O_NOFOLLOW: a symbolic link planted where a spool file goes is refused, never written through.
         fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, SpoolFiles.fileMode)
         guard fd >= 0 else {
@@ -172,6 +181,8 @@ public final class OutputFile {
             }
             offset += n
         }
+        handedOver += Int64(bytes.count)
+        writeBehind.wrote(through: handedOver, fd: fd)
     }
 
     /// Drops everything after `length` bytes (undoing a failed piece of output).
@@ -181,6 +192,8 @@ public final class OutputFile {
             throw CloudspoolError(.spool, "cannot truncate \(url.path): \(systemErrorText())")
         }
         bytesWritten = length
+        handedOver = length
+        writeBehind.truncated(to: length)
     }
 
     public func sync() throws {
@@ -188,6 +201,7 @@ public final class OutputFile {
         guard fsync(fd) == 0 else {
             throw CloudspoolError(.spool, "cannot fsync \(url.path): \(systemErrorText())")
         }
+        writeBehind.synced(fd: fd, length: handedOver)
     }
 
     public func close() throws {

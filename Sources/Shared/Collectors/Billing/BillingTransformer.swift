@@ -10,7 +10,7 @@ public final class BillingTransformer: RawRunTransform {
 
     public let layout: SpoolLayout
     let naming: IndexNaming
-    let maxFileBytes: Int
+    let ndjson: NDJSONOutput.Settings
     public let clock: RuntimeClock
     let logger: Logger
     /// Report files of a revision transformed at once (`transform.workers`).
@@ -19,7 +19,7 @@ public final class BillingTransformer: RawRunTransform {
     public init(context: StageContext) {
         self.layout = context.layout
         self.naming = context.naming
-        self.maxFileBytes = context.maxFileBytes
+        self.ndjson = context.ndjson
         self.clock = context.clock
         self.logger = context.logger
         self.workers = context.config.transform.workers
@@ -28,7 +28,7 @@ public final class BillingTransformer: RawRunTransform {
     public func transform(runFolder: URL, outputName: String, replay: Bool, report: inout RunReport) throws {
         let quarantineOnError = !replay
         let run = try RawRunManifest.read(runFolder: runFolder)
-        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, settings: ndjson)
         do {
             guard let manifestEntry = run.entries.first(where: { $0.parameters["Role"] == "cur-manifest" }) else {
                 throw CloudspoolError(.format, "the raw run has no report manifest")
@@ -51,7 +51,7 @@ public final class BillingTransformer: RawRunTransform {
             // The report files on `workers` threads, each into its own files, adopted into the run's output in
             // part order as they finish: the NDJSON is the same for any number of workers, and the first bad file
             // in part order is the one reported (the files of parts made after it are removed).
-            let reportPart = ReportPartTransform(layout: layout, collector: Self.collector, outputName: outputName, maxFileBytes: maxFileBytes,
+            let reportPart = ReportPartTransform(layout: layout, collector: Self.collector, outputName: outputName, ndjson: ndjson,
                                                  manifest: manifest, physicalIndex: physical, runID: run.runId, runFolder: runFolder)
             var documents: Int64 = 0
             var mappings: [String: Any]?

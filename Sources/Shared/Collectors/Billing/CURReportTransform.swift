@@ -17,7 +17,7 @@ struct ReportPartTransform: @unchecked Sendable {
     let layout: SpoolLayout
     let collector: String
     let outputName: String
-    let maxFileBytes: Int
+    let ndjson: NDJSONOutput.Settings
     let manifest: CURManifest
     let physicalIndex: String
     let runID: String
@@ -26,7 +26,7 @@ struct ReportPartTransform: @unchecked Sendable {
     func run(part: Int, entry: RawRunManifest.Entry) throws -> ReportPart {
         let reportKey = entry.parameters["Key"] ?? entry.path
         let url = runFolder.appendingPathComponent(entry.path)
-        let output = try NDJSONOutput(layout: layout, collector: collector, baseName: "\(outputName).part\(part)", maxFileBytes: maxFileBytes)
+        let output = try NDJSONOutput(layout: layout, collector: collector, baseName: "\(outputName).part\(part)", settings: ndjson)
         do {
             var parser = CSVStreamParser()
             var builder: CURDocumentBuilder?

@@ -229,9 +229,8 @@ public struct CloudTrailDocumentBuilder: Sendable {
            let source = eventSource,
            ResourceEvent.sources.contains(where: { Self.equals(UnsafeBufferPointer(rebasing: bytes[source.value]), $0) }) {
             // Only for calls of the services the change feed tracks; the resource ids are read from the
-            // bytes, and the few members the event keeps are parsed only when it names a resource.
-            if let event = ResourceEvent.compact(members: members, of: bytes, account: account, region: region) {
-                event.write(to: &resourceEvents)
+            // bytes, and the event is written from them only when it names a resource.
+            if ResourceEvent.append(members: members, of: bytes, account: account, region: region, to: &resourceEvents) {
                 resourceEvents.append(10)
             }
         }

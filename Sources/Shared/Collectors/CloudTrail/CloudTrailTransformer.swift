@@ -9,7 +9,7 @@ public final class CloudTrailTransformer: CollectorTransform {
 
     let layout: SpoolLayout
     let builder: CloudTrailDocumentBuilder
-    let maxFileBytes: Int
+    let ndjson: NDJSONOutput.Settings
     let clock: RuntimeClock
     let logger: Logger
     let quarantine: Quarantine
@@ -23,7 +23,7 @@ public final class CloudTrailTransformer: CollectorTransform {
     public init(context: StageContext) {
         self.layout = context.layout
         self.builder = CloudTrailDocumentBuilder(indexStem: context.naming.cloudtrailStem)
-        self.maxFileBytes = context.maxFileBytes
+        self.ndjson = context.ndjson
         self.clock = context.clock
         self.logger = context.logger
         self.quarantine = Quarantine(layout: context.layout, stage: "transform")
@@ -77,7 +77,7 @@ public final class CloudTrailTransformer: CollectorTransform {
         // A file from elsewhere (a quarantined one, a copy): its key is the path after AWSLogs' parent.
         let key = path.path.range(of: "AWSLogs/").map { String(path.path[$0.lowerBound...]) } ?? path.lastPathComponent
         let parsed = CloudTrailKey(key: key)
-        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: replayName, maxFileBytes: maxFileBytes)
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: replayName, settings: ndjson)
         do {
             var unusedEvents: [UInt8] = []
             let job = CloudTrailFileTransform.Job(url: path, key: key, account: parsed?.account, region: parsed?.region, runID: replayName,
@@ -94,7 +94,7 @@ public final class CloudTrailTransformer: CollectorTransform {
 
     func transform(runFolder: URL, only: String?, outputName: String, report: inout RunReport) throws {
         let manifest = try RawRunManifest.read(runFolder: runFolder)
-        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, settings: ndjson)
         // Replays (outputName differs from the run's name) leave the state of the regular runs alone.
         let regular = only == nil && outputName == runFolder.lastPathComponent
         var resourceEvents: [UInt8] = []

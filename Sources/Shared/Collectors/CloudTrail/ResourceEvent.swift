@@ -24,6 +24,9 @@ enum ResourceEvent {
 
     /// `members` as bytes, to find them in a record without making strings of its keys.
     private static let memberNames: [(name: String, bytes: [UInt8])] = members.sorted().map { ($0, Array($0.utf8)) }
+    /// `nameMembers` and `idPrefixes` as bytes, for the same reason.
+    private static let nameMemberBytes: [[UInt8]] = nameMembers.sorted().map { Array($0.utf8) }
+    private static let idPrefixBytes: [[UInt8]] = idPrefixes.sorted().map { Array($0.utf8) }
 
     /// The members whose values are searched for resource ids.
     private static let idMembers = ["requestParameters", "responseElements"]
@@ -39,32 +42,134 @@ enum ResourceEvent {
     }
 
     /// `compact` for a record still in bytes (`members` from `JSONObjectScanner`, first of each name
-    /// counts, as `JSONValue`'s subscript): the ids are read from the bytes without building values,
-    /// and the few members the event keeps are parsed only when it names a resource. Same result.
-    static func compact(members: [JSONObjectScanner.Member], of bytes: UnsafeBufferPointer<UInt8>, account: String?, region: String?) -> JSONValue? {
-        var firsts: [String: JSONObjectScanner.Member] = [:]
+    /// counts, as `JSONValue`'s subscript), written to `out` as `compact(…)?.write(to:)` writes it:
+    /// the ids are read from the bytes without building values, and the members the event keeps are
+    /// copied as written when they are plain strings (the record is valid UTF-8 and was validated, so
+    /// a string without an escape is already what `JSONText` would write). Returns whether it wrote.
+    static func append(members: [JSONObjectScanner.Member], of bytes: UnsafeBufferPointer<UInt8>, account: String?, region: String?,
+                       to out: inout [UInt8]) -> Bool {
+        // The first member of each name in `memberNames`, by its place there; compared as bytes:
+        // most of a record's members are none of these.
+        var firsts = [JSONObjectScanner.Member?](repeating: nil, count: memberNames.count)
         for member in members {
-            // Compared as bytes first: most of a record's members are none of these.
             let key = UnsafeBufferPointer(rebasing: bytes[member.key])
-            guard let name = memberNames.first(where: { $0.bytes.count == key.count && $0.bytes.elementsEqual(key) })?.name else { continue }
-            if firsts[name] == nil { firsts[name] = member }
+            guard let slot = memberNames.firstIndex(where: { Self.equal($0.bytes, key) }) else { continue }
+            if firsts[slot] == nil { firsts[slot] = member }
         }
         var walker = IDWalker(p: bytes)
-        for name in idMembers {
-            guard let member = firsts[name] else { continue }
+        for slot in [Slot.requestParameters, Slot.responseElements] {
+            guard let member = firsts[slot] else { continue }
             walker.i = member.value.lowerBound
-            walker.value(named: nameMembers.contains(name))
+            walker.value(named: false)   // neither is one of `nameMembers`
         }
         var ids = walker.ids
-        if let member = firsts["resources"] {
-            addResourceARNs(try? JSONValueParser.parse(Array(bytes[member.value])), to: &ids)
+        if let resources = firsts[Slot.resources] {
+            addResourceARNs(try? JSONValueParser.parse(Array(bytes[resources.value])), to: &ids)
         }
-        guard !ids.isEmpty else { return nil }
-        var picked: [(String, JSONValue)] = []
-        for (name, member) in firsts where !idMembers.contains(name) && name != "resources" {
-            if let value = try? JSONValueParser.parse(Array(bytes[member.value])) { picked.append((name, value)) }
+        guard !ids.isEmpty, let eventID = firsts[Slot.eventID], eventID.kind == .string else { return false }
+        let writer = ValueWriter(p: bytes)
+        out.append(contentsOf: #"{"id":"#.utf8)
+        writer.string(eventID.value, to: &out)
+        out.append(contentsOf: #","name":"#.utf8)
+        writer.value(firsts[Slot.eventName], or: nil, to: &out)
+        out.append(contentsOf: #","time":"#.utf8)
+        writer.value(firsts[Slot.eventTime], or: nil, to: &out)
+        out.append(contentsOf: #","source":"#.utf8)
+        writer.value(firsts[Slot.eventSource], or: nil, to: &out)
+        out.append(contentsOf: #","user":"#.utf8)
+        if let user = firsts[Slot.userIdentity].flatMap(writer.user) {
+            writer.string(user, to: &out)
+        } else {
+            JSONText.appendString("unknown", to: &out)
         }
-        return event(ids: ids, record: .object(picked), account: account, region: region)
+        out.append(contentsOf: #","account":"#.utf8)
+        writer.value(firsts[Slot.recipientAccountId], or: account, to: &out)
+        out.append(contentsOf: #","region":"#.utf8)
+        writer.value(firsts[Slot.awsRegion], or: region, to: &out)
+        out.append(contentsOf: #","resources":["#.utf8)
+        for (n, id) in ids.sorted().enumerated() {
+            if n > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendString(id, to: &out)
+        }
+        out.append(UInt8(ascii: "]"))
+        if let code = firsts[Slot.errorCode], code.kind == .string {
+            out.append(contentsOf: #","error_code":"#.utf8)
+            writer.string(code.value, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return true
+    }
+
+    /// Places in `memberNames` (sorted) of the members `append` reads.
+    private enum Slot {
+        static let awsRegion = place("awsRegion"), errorCode = place("errorCode"), eventID = place("eventID"),
+                   eventName = place("eventName"), eventSource = place("eventSource"), eventTime = place("eventTime"),
+                   recipientAccountId = place("recipientAccountId"), requestParameters = place("requestParameters"),
+                   resources = place("resources"), responseElements = place("responseElements"), userIdentity = place("userIdentity")
+
+        private static func place(_ name: String) -> Int { memberNames.firstIndex { $0.name == name }! }
+    }
+
+    /// Writes values of a record's bytes as `JSONValue.write` writes them once parsed.
+    private struct ValueWriter {
+        let p: UnsafeBufferPointer<UInt8>
+
+        /// The string at `range` (with its quotes): as written unless it has an escape.
+        func string(_ range: Range<Int>, to out: inout [UInt8]) {
+            if memchr(p.baseAddress! + range.lowerBound, 92, range.count) == nil {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: p[range]))
+            } else {
+                JSONText.appendString((try? JSONValueParser.parse(Array(p[range])))?.stringValue ?? "", to: &out)
+            }
+        }
+
+        /// The member's value (any kind), else `fallback` as a string, else null.
+        func value(_ member: JSONObjectScanner.Member?, or fallback: String?, to out: inout [UInt8]) {
+            if let member {
+                if member.kind == .string {
+                    return string(member.value, to: &out)
+                }
+                if let value = try? JSONValueParser.parse(Array(p[member.value])) {
+                    return value.write(to: &out)
+                }
+            }
+            if let fallback {
+                JSONText.appendString(fallback, to: &out)
+            } else {
+                out.append(contentsOf: "null".utf8)
+            }
+        }
+
+        /// Who made the call, from `userIdentity` as `event(…)` picks it: the string range (in `p`)
+        /// of the first of arn, userName, principalId, invokedBy that is a string.
+        func user(_ identity: JSONObjectScanner.Member) -> Range<Int>? {
+            guard identity.kind == .object,
+                  let members = try? JSONObjectScanner.members(of: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: p[identity.value]))) else { return nil }
+            let base = identity.value.lowerBound
+            for name in ResourceEvent.userMembers {
+                // The first member of that name counts, whatever its kind (as `JSONValue`'s subscript).
+                guard let member = members.first(where: { key($0.key.lowerBound + base..<$0.key.upperBound + base, is: name) }) else { continue }
+                if member.kind == .string { return member.value.lowerBound + base..<member.value.upperBound + base }
+            }
+            return nil
+        }
+
+        private func key(_ range: Range<Int>, is name: (text: String, bytes: [UInt8])) -> Bool {
+            let key = UnsafeBufferPointer(rebasing: p[range])
+            if key.count > 0, memchr(key.baseAddress!, 92, key.count) != nil {
+                let quoted = [34] + Array(key) + [34]
+                return (try? JSONValueParser.parse(quoted))?.stringValue == name.text
+            }
+            return ResourceEvent.equal(name.bytes, key)
+        }
+    }
+
+    /// The members of `userIdentity` that name who made a call, in the order they are tried.
+    private static let userMembers: [(text: String, bytes: [UInt8])] = ["arn", "userName", "principalId", "invokedBy"].map { ($0, Array($0.utf8)) }
+
+    @inline(__always)
+    private static func equal(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && a.withUnsafeBufferPointer { a in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
     }
 
     private static func addResourceARNs(_ resources: JSONValue?, to ids: inout Set<String>) {
@@ -79,8 +184,7 @@ enum ResourceEvent {
     private static func event(ids: Set<String>, record: JSONValue, account: String?, region: String?) -> JSONValue? {
         guard !ids.isEmpty, let id = record["eventID"]?.stringValue else { return nil }
         let identity = record["userIdentity"]
-        let user = identity?["arn"]?.stringValue ?? identity?["userName"]?.stringValue ?? identity?["principalId"]?.stringValue
-            ?? identity?["invokedBy"]?.stringValue ?? "unknown"
+        let user = userMembers.lazy.compactMap { identity?[$0.text]?.stringValue }.first ?? "unknown"
         var members: [(String, JSONValue)] = [
             ("id", .string(id)),
             ("name", record["eventName"] ?? .null),
@@ -136,7 +240,7 @@ enum ResourceEvent {
                     let key = string()
                     skipSpace()
                     i += 1   // ':'
-                    value(named: nameMembers.contains(text(key)))
+                    value(named: isNameMember(key))
                 }
             case 91:    // [
                 i += 1
@@ -151,9 +255,8 @@ enum ResourceEvent {
                 let range = string()
                 if named {
                     ids.insert(text(range))
-                } else if mayLookLikeID(range) {
-                    let candidate = text(range)
-                    if looksLikeID(candidate) { ids.insert(candidate) }
+                } else if let id = id(range) {
+                    ids.insert(id)
                 }
             default:    // a number, true, false or null
                 while i < p.count, p[i] != 44, p[i] != 125, p[i] != 93, p[i] != 32, p[i] != 10, p[i] != 13, p[i] != 9 { i += 1 }
@@ -181,19 +284,41 @@ enum ResourceEvent {
             return (try? JSONValueParser.parse(Array(p[range])))?.stringValue ?? ""
         }
 
-        /// False only when `looksLikeID` is surely false: the ASCII run of hex digits at the end is not
-        /// 8 to 17 long after a dash. Escapes and non-ASCII bytes are left to `looksLikeID` itself.
-        func mayLookLikeID(_ range: Range<Int>) -> Bool {
-            if memchr(p.baseAddress! + range.lowerBound, 92, range.count) != nil { return true }
-            var k = range.upperBound - 2
+        /// Whether the key string at `range` (with its quotes) is one of `nameMembers`: its bytes
+        /// compared unless it has an escape.
+        func isNameMember(_ range: Range<Int>) -> Bool {
+            let inner = UnsafeBufferPointer(rebasing: p[(range.lowerBound + 1)..<max(range.lowerBound + 1, range.upperBound - 1)])
+            if inner.count > 0, memchr(inner.baseAddress!, 92, inner.count) != nil { return nameMembers.contains(text(range)) }
+            return nameMemberBytes.contains { ResourceEvent.equal($0, inner) }
+        }
+
+        /// The string at `range` (with its quotes) if `looksLikeID` holds for its text, decided on
+        /// the bytes; a string with an escape, or a non-ASCII byte where it matters, is decoded and
+        /// left to `looksLikeID` itself.
+        func id(_ range: Range<Int>) -> String? {
+            let start = range.lowerBound + 1, end = range.upperBound - 1
+            guard end > start else { return nil }
+            if memchr(p.baseAddress! + start, 92, end - start) != nil { return decodedID(range) }
+            // The run of hex digits at the end, then the last dash.
+            var k = end - 1
             var hex = 0
-            while k > range.lowerBound {
+            while k >= start {
                 let c = p[k]
                 if (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) { hex += 1; k -= 1; continue }
-                if c == 45 { return (8...17).contains(hex) }
-                return c >= 0x80
+                if c == 45 { break }
+                // A non-ASCII byte may join the characters around it (a combining mark): Character rules decide.
+                return c >= 0x80 ? decodedID(range) : nil
             }
-            return false
+            guard k >= start, (8...17).contains(hex) else { return nil }
+            // A non-ASCII prefix is in no case one of the ASCII `idPrefixes`.
+            let prefix = UnsafeBufferPointer(rebasing: p[start..<k])
+            guard idPrefixBytes.contains(where: { ResourceEvent.equal($0, prefix) }) else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: p[start..<end]), as: UTF8.self)
+        }
+
+        private func decodedID(_ range: Range<Int>) -> String? {
+            let candidate = text(range)
+            return looksLikeID(candidate) ? candidate : nil
         }
     }
 

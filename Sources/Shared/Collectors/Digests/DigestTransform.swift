@@ -65,7 +65,7 @@ public final class DigestTransform: CollectorTransform {
     let layout: SpoolLayout
     let naming: IndexNaming
     let settings: CloudTrailSettings
-    let maxFileBytes: Int
+    let ndjson: NDJSONOutput.Settings
     let clock: RuntimeClock
     let logger: Logger
     let rawDays: Int
@@ -75,7 +75,7 @@ public final class DigestTransform: CollectorTransform {
         layout = context.layout
         naming = context.naming
         self.settings = settings
-        maxFileBytes = context.maxFileBytes
+        ndjson = context.ndjson
         clock = context.clock
         logger = context.logger
         rawDays = context.config.retention.rawDays
@@ -202,7 +202,7 @@ public final class DigestTransform: CollectorTransform {
         state.awaited = state.awaited.filter { $0.value.digestEnd >= forget }
         // 5. The documents, then the state, then the runs as done: a crash in between checks them again (same ids).
         if !out.isEmpty {
-            let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: RunID(date: now).value, maxFileBytes: maxFileBytes)
+            let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: RunID(date: now).value, settings: ndjson)
             do {
                 try output.write(out)
                 report.add("ndjson_files", Int64(try output.commit().count))
@@ -226,7 +226,7 @@ public final class DigestTransform: CollectorTransform {
         var out: [UInt8] = []
         for outcome in result.digests { AuditDocuments.append(outcome, naming: naming, to: &out) }
         report.add("audit_digests", Int64(result.digests.count))
-        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: PendingRawRuns.replayName(folder, at: clock.now()), maxFileBytes: maxFileBytes)
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: PendingRawRuns.replayName(folder, at: clock.now()), settings: ndjson)
         do {
             try output.write(out)
             report.add("ndjson_files", Int64(try output.commit().count))

@@ -11,7 +11,7 @@ public final class IAMTransformer: RawRunTransform {
     public let layout: SpoolLayout
     let naming: IndexNaming
     let settings: IAMSettings
-    let maxFileBytes: Int
+    let ndjson: NDJSONOutput.Settings
     public let clock: RuntimeClock
     let logger: Logger
     /// Built on first use: runs without answers to decode do not pay for reading the shape table.
@@ -21,7 +21,7 @@ public final class IAMTransformer: RawRunTransform {
         self.layout = context.layout
         self.naming = context.naming
         self.settings = settings
-        self.maxFileBytes = context.maxFileBytes
+        self.ndjson = context.ndjson
         self.clock = context.clock
         self.logger = context.logger
     }
@@ -67,7 +67,7 @@ public final class IAMTransformer: RawRunTransform {
                 }
             }
         }
-        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, settings: ndjson)
         do {
             var out: [UInt8] = []
             for account in reports.keys.sorted() {

@@ -10,7 +10,7 @@ public final class InventoryTransformer: RawRunTransform {
 
     public let layout: SpoolLayout
     let naming: IndexNaming
-    let maxFileBytes: Int
+    let ndjson: NDJSONOutput.Settings
     let eventsPerInstance: Int
     public let clock: RuntimeClock
     let logger: Logger
@@ -26,7 +26,7 @@ public final class InventoryTransformer: RawRunTransform {
     public init(context: StageContext, eventsPerInstance: Int, monitoring: MonitoringSettings? = nil) {
         self.layout = context.layout
         self.naming = context.naming
-        self.maxFileBytes = context.maxFileBytes
+        self.ndjson = context.ndjson
         self.eventsPerInstance = eventsPerInstance
         self.clock = context.clock
         self.logger = context.logger
@@ -62,12 +62,12 @@ public final class InventoryTransformer: RawRunTransform {
         }
         eventState.units.removeTemporaries()
         let legacyEvents = try eventState.legacyByUnit()
-        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, settings: ndjson)
         // The current-state index and the change feed follow regular runs only (see InventoryChangeTracker).
         let tracker = replay ? nil : InventoryChangeTracker(layout: layout, naming: naming, events: ResourceEventIndex(layout: layout))
         tracker?.states.removeTemporaries()
         let changesOutput = try tracker.map { _ in
-            try NDJSONOutput(layout: layout, collector: Collector.inventoryChanges.name, baseName: outputName, maxFileBytes: maxFileBytes)
+            try NDJSONOutput(layout: layout, collector: Collector.inventoryChanges.name, baseName: outputName, settings: ndjson)
         }
         var states: [(account: String, region: String)] = []
         var eventUnits: [(account: String, region: String)] = []

@@ -11,7 +11,7 @@ public final class S3SearchTransformer: RawRunTransform {
 
     public let layout: SpoolLayout
     let naming: IndexNaming
-    let maxFileBytes: Int
+    let ndjson: NDJSONOutput.Settings
     public let clock: RuntimeClock
     let logger: Logger
     /// Listing pages transformed at once (`transform.workers`).
@@ -20,7 +20,7 @@ public final class S3SearchTransformer: RawRunTransform {
     public init(context: StageContext) {
         self.layout = context.layout
         self.naming = context.naming
-        self.maxFileBytes = context.maxFileBytes
+        self.ndjson = context.ndjson
         self.clock = context.clock
         self.logger = context.logger
         self.workers = context.config.transform.workers
@@ -38,7 +38,7 @@ public final class S3SearchTransformer: RawRunTransform {
         let day = UTCDate.parts(collectedAt)
         let documents = PageDocuments(index: "\(naming.inventoryStem)-s3-\(UTCDate.pad(day.year, 4)).\(UTCDate.pad(day.month)).\(UTCDate.pad(day.day))",
                                       timestamp: UTCDate.iso8601(collectedAt), runID: run.runId)
-        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, maxFileBytes: maxFileBytes)
+        let output = try NDJSONOutput(layout: layout, collector: Self.collector, baseName: outputName, settings: ndjson)
         struct BucketTotals { var account: String; var region: String; var firstPage: String; var objects: Int64 = 0; var bytes: Int64 = 0 }
         var buckets: [String: BucketTotals] = [:]
         var out: [UInt8] = []
