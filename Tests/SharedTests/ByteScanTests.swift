@@ -10,7 +10,7 @@ import Testing
     static func samples() -> [[UInt8]] {
         var generator = SystemRandomNumberGenerator()
         var samples: [[UInt8]] = [[], Array(repeating: 0x61, count: 40)]
-        for length in [1, 7, 8, 9, 15, 16, 17, 33] {
+        for length in [1, 7, 8, 9, 15, 16, 17, 33, 70] {
             for _ in 0..<60 {
                 // Mostly plain bytes, so the one that matches can sit anywhere.
                 samples.append((0..<length).map { _ in

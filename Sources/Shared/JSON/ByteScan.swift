@@ -56,6 +56,10 @@ enum ByteScan {
     @inline(__always)
     static func nonASCII(_ p: UnsafePointer<UInt8>, from i: Int, end: Int) -> Int {
         var i = i
+        // Thirty-two bytes to a branch while they are all ASCII (most of the input), then word by word.
+        while i + 32 <= end, (word(p, i) | word(p, i + 8) | word(p, i + 16) | word(p, i + 24)) & highs == 0 {
+            i += 32
+        }
         while i + 8 <= end {
             let hits = word(p, i) & highs
             if hits != 0 { return i + hits.trailingZeroBitCount >> 3 }

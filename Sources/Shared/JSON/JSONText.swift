@@ -31,7 +31,7 @@ public enum JSONText {
             let room = 2 * (end - k) + 8
             // Grow geometrically: reserving the exact size on every call would copy a large buffer each time.
             if out.capacity < start + room { out.reserveCapacity(max(start + room, out.capacity * 2)) }
-            out.append(contentsOf: repeatElement(0, count: room))
+            appendZeros(room, to: &out)
             var w = start
             out.withUnsafeMutableBufferPointer { buffer in
                 let d = buffer.baseAddress!
@@ -61,6 +61,21 @@ public enum JSONText {
                 }
             }
             out.removeLast(out.count - w)
+        }
+    }
+
+    /// Zeros copied, not written one by one (what `repeatElement` appends compiles to).
+    private static let zeros = [UInt8](repeating: 0, count: 1 << 16)
+
+    @inline(__always)
+    private static func appendZeros(_ count: Int, to out: inout [UInt8]) {
+        var left = count
+        zeros.withUnsafeBufferPointer { zeros in
+            while left > 0 {
+                let n = min(left, zeros.count)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: zeros[0..<n]))
+                left -= n
+            }
         }
     }
 

@@ -114,7 +114,7 @@ public final class CloudTrailTransformer: CollectorTransform {
             // Files are transformed on `workers` threads while this one writes their results in the manifest's order.
             let file = CloudTrailFileTransform(builder: builder, quarantine: quarantine, buffers: buffers)
             let jobList = jobs
-            try OrderedWorkers.run(count: jobs.count, workers: workers, ahead: workers, produce: { file.run(jobList[$0]) }) { index, outcome in
+            try OrderedWorkers.run(count: jobs.count, workers: workers, ahead: 4 * workers, produce: { file.run(jobList[$0]) }) { index, outcome in
                 try StopRequest.checkpoint("in raw run \(manifest.runId)")
                 if try write(outcome, job: jobs[index], output: output, resourceEvents: &resourceEvents, moveToQuarantine: only == nil, report: &report) {
                     report.add("files")
