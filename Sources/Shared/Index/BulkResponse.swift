@@ -46,21 +46,31 @@ public struct BulkResponse: Sendable {
         body.withUnsafeBytes { raw -> Int? in
             guard let members = try? JSONObjectScanner.members(of: raw),
                   let items = members.first(where: { raw[$0.key].elementsEqual("items".utf8) }), items.kind == .array else { return nil }
-            let bytes = raw[items.value]
-            var depth = 0, count = 0, inString = false, escaped = false, sawValue = false
-            for byte in bytes {
-                if inString {
-                    if escaped { escaped = false } else if byte == 92 { escaped = true } else if byte == 34 { inString = false }
-                    continue
-                }
+            // The answer was validated above: strings are skipped to their closing quote (word by word), and
+            // the commas between the array's own items are counted.
+            let p = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var i = items.value.lowerBound
+            let end = items.value.upperBound
+            var depth = 0, count = 0, sawValue = false
+            while i < end {
+                let byte = p[i]
                 switch byte {
-                case 34: inString = true; if depth == 1 { sawValue = true }
+                case 34:
+                    if depth == 1 { sawValue = true }
+                    i += 1
+                    while true {
+                        i = ByteScan.quoteOrBackslash(p, from: i, end: end)
+                        guard i < end else { break }
+                        if p[i] == 92 { i += 2; continue }
+                        break
+                    }
                 case 91, 123: depth += 1; if depth == 2 { sawValue = true }
                 case 93, 125: depth -= 1
                 case 44 where depth == 1: count += 1
                 case 32, 9, 10, 13: break
                 default: if depth == 1 { sawValue = true }
                 }
+                i += 1
             }
             return sawValue ? count + 1 : 0
         }

@@ -60,7 +60,12 @@ public struct NDJSONPairReader {
     /// The next line including its `\n`; a last line without one is an error (a file cut short).
     private mutating func line() throws -> ArraySlice<UInt8>? {
         while true {
-            if let newline = buffer[start...].firstIndex(of: 10) {
+            // memchr: the generic firstIndex(of:) looks at one byte per step.
+            let found = buffer.withUnsafeBufferPointer { b -> Int? in
+                guard start < b.count, let hit = memchr(b.baseAddress! + start, 10, b.count - start) else { return nil }
+                return b.baseAddress!.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+            }
+            if let newline = found {
                 let line = buffer[start...newline]
                 start = newline + 1
                 offset += Int64(line.count)
