@@ -53,7 +53,7 @@ enum ResourceEvent {
         var firsts = [JSONObjectScanner.Member?](repeating: nil, count: memberNames.count)
         for member in members {
             let key = UnsafeBufferPointer(rebasing: bytes[member.key])
-            guard let slot = memberNames.firstIndex(where: { Self.equal($0.bytes, key) }) else { continue }
+            guard let slot = memberNames.firstIndex(where: { CloudTrailDocumentBuilder.equals(key, $0.bytes) }) else { continue }
             if firsts[slot] == nil { firsts[slot] = member }
         }
         var walker = IDWalker(p: bytes)
@@ -119,7 +119,7 @@ enum ResourceEvent {
             if memchr(p.baseAddress! + range.lowerBound, 92, range.count) == nil {
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: p[range]))
             } else {
-                JSONText.appendString((try? JSONValueParser.parse(Array(p[range])))?.stringValue ?? "", to: &out)
+                JSONText.appendString(ResourceEvent.text(p, range), to: &out)
             }
         }
 
@@ -157,20 +157,24 @@ enum ResourceEvent {
         private func key(_ range: Range<Int>, is name: (text: String, bytes: [UInt8])) -> Bool {
             let key = UnsafeBufferPointer(rebasing: p[range])
             if key.count > 0, memchr(key.baseAddress!, 92, key.count) != nil {
-                let quoted = [34] + Array(key) + [34]
-                return (try? JSONValueParser.parse(quoted))?.stringValue == name.text
+                // A member's key range leaves out the quotes around it in the record.
+                return ResourceEvent.text(p, (range.lowerBound - 1)..<(range.upperBound + 1)) == name.text
             }
-            return ResourceEvent.equal(name.bytes, key)
+            return CloudTrailDocumentBuilder.equals(key, name.bytes)
         }
+    }
+
+    /// The text of the JSON string at `range` of `p` (with its quotes), escapes decoded as
+    /// `JSONValueParser` decodes them.
+    private static func text(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String {
+        let inner = UnsafeBufferPointer(rebasing: p[(range.lowerBound + 1)..<(range.upperBound - 1)])
+        if inner.isEmpty || memchr(inner.baseAddress!, 92, inner.count) == nil { return String(decoding: inner, as: UTF8.self) }
+        return (try? JSONValueParser.parse(Array(p[range])))?.stringValue ?? ""
     }
 
     /// The members of `userIdentity` that name who made a call, in the order they are tried.
     private static let userMembers: [(text: String, bytes: [UInt8])] = ["arn", "userName", "principalId", "invokedBy"].map { ($0, Array($0.utf8)) }
 
-    @inline(__always)
-    private static func equal(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        a.count == b.count && a.withUnsafeBufferPointer { a in a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
-    }
 
     private static func addResourceARNs(_ resources: JSONValue?, to ids: inout Set<String>) {
         for resource in resources?.arrayValue ?? [] {
@@ -277,19 +281,14 @@ enum ResourceEvent {
             return start..<min(i, p.count)
         }
 
-        /// A string's text (escapes decoded as `JSONValueParser` decodes them).
-        func text(_ range: Range<Int>) -> String {
-            let inner = UnsafeBufferPointer(rebasing: p[(range.lowerBound + 1)..<(range.upperBound - 1)])
-            if memchr(inner.baseAddress!, 92, inner.count) == nil { return String(decoding: inner, as: UTF8.self) }
-            return (try? JSONValueParser.parse(Array(p[range])))?.stringValue ?? ""
-        }
+        func text(_ range: Range<Int>) -> String { ResourceEvent.text(p, range) }
 
         /// Whether the key string at `range` (with its quotes) is one of `nameMembers`: its bytes
         /// compared unless it has an escape.
         func isNameMember(_ range: Range<Int>) -> Bool {
             let inner = UnsafeBufferPointer(rebasing: p[(range.lowerBound + 1)..<max(range.lowerBound + 1, range.upperBound - 1)])
             if inner.count > 0, memchr(inner.baseAddress!, 92, inner.count) != nil { return nameMembers.contains(text(range)) }
-            return nameMemberBytes.contains { ResourceEvent.equal($0, inner) }
+            return nameMemberBytes.contains { CloudTrailDocumentBuilder.equals(inner, $0) }
         }
 
         /// The string at `range` (with its quotes) if `looksLikeID` holds for its text, decided on
@@ -312,7 +311,7 @@ enum ResourceEvent {
             guard k >= start, (8...17).contains(hex) else { return nil }
             // A non-ASCII prefix is in no case one of the ASCII `idPrefixes`.
             let prefix = UnsafeBufferPointer(rebasing: p[start..<k])
-            guard idPrefixBytes.contains(where: { ResourceEvent.equal($0, prefix) }) else { return nil }
+            guard idPrefixBytes.contains(where: { CloudTrailDocumentBuilder.equals(prefix, $0) }) else { return nil }
             return String(decoding: UnsafeBufferPointer(rebasing: p[start..<end]), as: UTF8.self)
         }
 
